@@ -1,0 +1,263 @@
+/// <reference types="@webgpu/types" />
+/**
+ * WebGPU in Node through the `webgpu` npm package (Dawn, which drives the GPU through Vulkan on
+ * Linux). Two consumers:
+ *
+ *  - TF.js: `registerWebGpu()` sets `globalThis.navigator.gpu` (what tfjs-backend-webgpu looks
+ *    for) and imports the backend, so `tf.setBackend('webgpu')` works afterwards.
+ *  - smft's own WGSL kernels (kernels/webgpu/*.ts): `getGpuDevice()` gives a GPUDevice with the
+ *    adapter's full buffer limits.
+ *
+ * Software adapters (Mesa's lavapipe/llvmpipe, SwiftShader) are refused unless
+ * SMFT_WEBGPU_ALLOW_SOFTWARE=1, so nobody gets a slow CPU emulation of a GPU by accident; CI and
+ * the tests set it to exercise the WGSL code on lavapipe. SMFT_WEBGPU_DAWN_FLAGS passes extra
+ * options to Dawn's `create()` (space separated, e.g. `backend=vulkan adapter=NVIDIA`).
+ *
+ * Dawn keeps Node's event loop alive while the GPU object is reachable from a global: call
+ * `releaseWebGpu()` when done (the CLI exits explicitly; tests call it in `after`).
+ */
+import { log } from '../../src/util/log.js';
+
+export interface AdapterSummary {
+  vendor: string;
+  architecture: string;
+  device: string;
+  description: string;
+  software: boolean;
+  limits: Record<string, number>;
+  features: string[];
+}
+
+interface GpuState {
+  gpu: GPU;
+  adapter: GPUAdapter;
+  summary: AdapterSummary;
+}
+
+let statePromise: Promise<GpuState | null> | undefined;
+let registerPromise: Promise<boolean> | undefined;
+let devicePromise: Promise<GPUDevice> | undefined;
+let lastReason = '';
+
+/** Why the last probe found no usable adapter ('' when one was found or none was tried). */
+export function webGpuUnavailableReason(): string {
+  return lastReason;
+}
+
+function envFlag(name: string): boolean {
+  const v = process.env[name];
+  return v !== undefined && v !== '' && v !== '0' && v.toLowerCase() !== 'false';
+}
+
+/** Software rasterisers that expose Vulkan: lavapipe/llvmpipe, SwiftShader. */
+export function isSoftwareAdapter(info: { vendor?: string; architecture?: string; device?: string; description?: string }, isFallback = false): boolean {
+  if (isFallback) return true;
+  if ((info.architecture ?? '').toLowerCase() === 'software') return true;
+  const text = `${info.vendor ?? ''} ${info.device ?? ''} ${info.description ?? ''}`.toLowerCase();
+  return /llvmpipe|lavapipe|swiftshader|softpipe/.test(text);
+}
+
+function summarise(adapter: GPUAdapter): AdapterSummary {
+  const info = adapter.info;
+  const limits: Record<string, number> = {};
+  // GPUSupportedLimits exposes its values as prototype getters.
+  for (const k in adapter.limits) {
+    const v = (adapter.limits as unknown as Record<string, unknown>)[k];
+    if (typeof v === 'number') limits[k] = v;
+  }
+  const fallback =
+    Boolean((info as unknown as { isFallbackAdapter?: boolean }).isFallbackAdapter) ||
+    Boolean((adapter as unknown as { isFallbackAdapter?: boolean }).isFallbackAdapter);
+  return {
+    vendor: info.vendor,
+    architecture: info.architecture,
+    device: info.device,
+    description: info.description,
+    software: isSoftwareAdapter(info, fallback),
+    limits,
+    features: [...adapter.features].map(String).sort(),
+  };
+}
+
+async function probe(): Promise<GpuState | null> {
+  let mod: { create: (flags: string[]) => GPU; globals: object };
+  try {
+    mod = (await import('webgpu')) as unknown as typeof mod;
+  } catch (e) {
+    lastReason = `the optional 'webgpu' package (Dawn) cannot be loaded: ${(e as Error).message.split('\n')[0]}`;
+    return null;
+  }
+  const flags = (process.env.SMFT_WEBGPU_DAWN_FLAGS ?? '').split(/\s+/).filter(Boolean);
+  let gpu: GPU;
+  try {
+    // GPUBufferUsage, GPUMapMode, GPUShaderStage … as globals, as in a browser.
+    for (const [k, v] of Object.entries(mod.globals)) {
+      if (!(k in globalThis)) (globalThis as Record<string, unknown>)[k] = v;
+    }
+    gpu = mod.create(flags);
+  } catch (e) {
+    lastReason = `Dawn failed to start: ${(e as Error).message.split('\n')[0]}`;
+    return null;
+  }
+  let adapter: GPUAdapter | null = null;
+  try {
+    adapter = await gpu.requestAdapter({ powerPreference: 'high-performance' });
+  } catch (e) {
+    lastReason = `requestAdapter failed: ${(e as Error).message.split('\n')[0]}`;
+    return null;
+  }
+  if (!adapter) {
+    lastReason =
+      'no WebGPU adapter: Dawn found no usable Vulkan driver (a host needs the Vulkan loader libvulkan.so.1 and a GPU ICD, e.g. NVIDIA\'s nvidia_icd.json; see docs/gpu.md)';
+    return null;
+  }
+  const summary = summarise(adapter);
+  if (summary.software && !envFlag('SMFT_WEBGPU_ALLOW_SOFTWARE')) {
+    lastReason = `only a software WebGPU adapter was found (${summary.description || summary.device}); set SMFT_WEBGPU_ALLOW_SOFTWARE=1 to use it anyway`;
+    return null;
+  }
+  lastReason = '';
+  return { gpu, adapter, summary };
+}
+
+function getState(): Promise<GpuState | null> {
+  statePromise ??= probe();
+  return statePromise;
+}
+
+/** The adapter smft would use (after the software check), or null with the reason logged nowhere. */
+export async function probeAdapter(): Promise<AdapterSummary | null> {
+  return (await getState())?.summary ?? null;
+}
+
+/**
+ * Make TF.js's webgpu backend available. Returns false, after one warning log line saying why,
+ * when there is no (acceptable) adapter; the caller then falls back to the CPU backends.
+ */
+export function registerWebGpu(): Promise<boolean> {
+  registerPromise ??= (async () => {
+    const st = await getState();
+    if (!st) {
+      log.warn({ backend: 'webgpu' }, `WebGPU unavailable, falling back to CPU backends: ${lastReason}`);
+      return false;
+    }
+    const nav = ((globalThis as { navigator?: object }).navigator ?? {}) as { gpu?: GPU };
+    if (!(globalThis as { navigator?: object }).navigator) {
+      Object.defineProperty(globalThis, 'navigator', { value: nav, configurable: true, writable: true });
+    }
+    try {
+      nav.gpu = st.gpu;
+    } catch {
+      // Node ≥ 21 has a read-only global navigator without `gpu`.
+      Object.defineProperty(nav, 'gpu', { value: st.gpu, configurable: true, writable: true });
+    }
+    try {
+      const tf = await import('@tensorflow/tfjs');
+      // Importing the backend registers its factory as a side effect (it checks navigator.gpu).
+      const wg = (await import('@tensorflow/tfjs-backend-webgpu')) as unknown as {
+        WebGPUBackend: new (device: GPUDevice, info?: GPUAdapterInfo) => unknown;
+      };
+      if (!tf.findBackendFactory('webgpu')) {
+        // Registered again after releaseWebGpu(): the module's side effect ran only once.
+        tf.registerBackend('webgpu', async () => {
+          const L = st.adapter.limits;
+          const device = await st.adapter.requestDevice({
+            requiredFeatures: st.adapter.features.has('timestamp-query') ? ['timestamp-query'] : [],
+            requiredLimits: {
+              maxComputeWorkgroupStorageSize: L.maxComputeWorkgroupStorageSize,
+              maxComputeWorkgroupsPerDimension: L.maxComputeWorkgroupsPerDimension,
+              maxStorageBufferBindingSize: L.maxStorageBufferBindingSize,
+              maxBufferSize: L.maxBufferSize,
+              maxComputeWorkgroupSizeX: L.maxComputeWorkgroupSizeX,
+              maxComputeInvocationsPerWorkgroup: L.maxComputeInvocationsPerWorkgroup,
+            },
+          });
+          return new wg.WebGPUBackend(device, st.adapter.info) as never;
+        }, 3);
+      }
+    } catch (e) {
+      lastReason = `@tensorflow/tfjs-backend-webgpu cannot be loaded: ${(e as Error).message.split('\n')[0]}`;
+      log.warn({ backend: 'webgpu' }, `WebGPU unavailable, falling back to CPU backends: ${lastReason}`);
+      return false;
+    }
+    const { summary } = st;
+    log.info(
+      {
+        backend: 'webgpu',
+        adapter: summary.description || summary.device,
+        vendor: summary.vendor,
+        architecture: summary.architecture,
+        software: summary.software,
+        maxBufferSize: summary.limits.maxBufferSize,
+        maxStorageBufferBindingSize: summary.limits.maxStorageBufferBindingSize,
+        maxComputeWorkgroupStorageSize: summary.limits.maxComputeWorkgroupStorageSize,
+        maxComputeInvocationsPerWorkgroup: summary.limits.maxComputeInvocationsPerWorkgroup,
+      },
+      'WebGPU adapter found',
+    );
+    return true;
+  })();
+  return registerPromise;
+}
+
+/**
+ * A GPUDevice for smft's raw WGSL kernels, requesting the adapter's full buffer and workgroup
+ * limits. Null when there is no acceptable adapter (see webGpuUnavailableReason()).
+ */
+export async function getGpuDevice(): Promise<GPUDevice | null> {
+  const st = await getState();
+  if (!st) return null;
+  devicePromise ??= (async () => {
+    const L = st.adapter.limits;
+    const device = await st.adapter.requestDevice({
+      requiredLimits: {
+        maxBufferSize: L.maxBufferSize,
+        maxStorageBufferBindingSize: L.maxStorageBufferBindingSize,
+        maxStorageBuffersPerShaderStage: L.maxStorageBuffersPerShaderStage,
+        maxComputeWorkgroupStorageSize: L.maxComputeWorkgroupStorageSize,
+        maxComputeInvocationsPerWorkgroup: L.maxComputeInvocationsPerWorkgroup,
+        maxComputeWorkgroupSizeX: L.maxComputeWorkgroupSizeX,
+        maxComputeWorkgroupsPerDimension: L.maxComputeWorkgroupsPerDimension,
+      },
+    });
+    device.lost.then((info) => {
+      if (info.reason !== 'destroyed') log.error({ reason: info.reason }, `WebGPU device lost: ${info.message}`);
+    });
+    return device;
+  })();
+  return devicePromise;
+}
+
+/**
+ * Drop every reference smft holds to Dawn (device, adapter, navigator.gpu) so Node can exit.
+ * TF.js's webgpu backend, if it was started, is removed first.
+ */
+export async function releaseWebGpu(): Promise<void> {
+  try {
+    const tf = await import('@tensorflow/tfjs');
+    if (tf.findBackend('webgpu')) {
+      if (tf.getBackend() === 'webgpu') await tf.setBackend('cpu');
+      tf.removeBackend('webgpu');
+    }
+  } catch {
+    /* TF.js not loaded: nothing to remove */
+  }
+  if (devicePromise) {
+    try {
+      (await devicePromise).destroy();
+    } catch {
+      /* already gone */
+    }
+  }
+  const nav = (globalThis as { navigator?: { gpu?: unknown } }).navigator;
+  if (nav && 'gpu' in nav) {
+    try {
+      delete nav.gpu;
+    } catch {
+      /* read-only */
+    }
+  }
+  devicePromise = undefined;
+  statePromise = undefined;
+  registerPromise = undefined;
+}

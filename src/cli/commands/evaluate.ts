@@ -1,0 +1,105 @@
+import { existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import type { Command } from 'commander';
+import { resolveDataDir } from '../../data/datadir.js';
+import type { Lang } from '../../data/dimensions.js';
+import { loadNorms } from '../../data/norms.js';
+import { loadPredictions } from '../../data/predictions.js';
+import { PAPER_FILES } from '../../data/sources.js';
+import { evaluate } from '../../eval/evaluate.js';
+import { provenance } from '../../eval/provenance.js';
+import { writeEvaluation } from '../../eval/write.js';
+import { SmftError } from '../../util/errors.js';
+import { log } from '../../util/log.js';
+import { readJsonFile } from '../../util/json.js';
+import { action, choiceOption, collect, intOption, numberOption } from '../run.js';
+import { METRICS, type Metric } from '../../../kernels/cpu/rdm.js';
+
+interface EvaluateFlags {
+  predictions: string[];
+  lang?: Lang;
+  metric: Metric;
+  fill: number;
+  bootstrap: number;
+  seed: number;
+  duplicates: 'keep' | 'exclude';
+  threads?: number;
+  norms?: string;
+  evalSet: string;
+  dataDir?: string;
+  bootstrapIndices?: string;
+  out: string;
+}
+
+/** The evaluation set file: 'paper' (the paper's 1572 words) or a path. */
+export function evalSetFile(evalSet: string, lang: Lang, dataDir: string): string {
+  if (evalSet !== 'paper') return resolve(evalSet);
+  const f = join(dataDir, lang === 'nl' ? PAPER_FILES.evalNl : PAPER_FILES.evalEn);
+  if (!existsSync(f)) throw new SmftError(`the paper's evaluation set is not in the data directory: expected ${f} (set --data-dir or SMFT_DATA_DIR)`);
+  return f;
+}
+
+export function registerEvaluate(program: Command): void {
+  program
+    .command('evaluate')
+    .description('RSA, dimension-wise correlations, bootstrap and word-wise analysis of model ratings against human norms')
+    .requiredOption('-p, --predictions <file>', 'predictions: wide CSV, long CSV (word,dimension,model,rating) or OpenAI batch .jsonl; repeat to merge', collect)
+    .requiredOption('-o, --out <dir>', 'output folder (results.json + CSV tables), written atomically')
+    .option('--lang <lang>', 'en or nl (default: inferred from the dimensions)', choiceOption('lang', ['en', 'nl'] as const))
+    .option('--metric <metric>', 'RDM distance', choiceOption('metric', METRICS), 'cosine')
+    .option('--fill <value>', 'distance for undefined pairs (zero vectors)', numberOption('fill'), 2.0)
+    .option('--bootstrap <n>', 'bootstrap iterations over words (0 = none)', intOption('bootstrap'), 200)
+    .option('--seed <n>', 'seed of the bootstrap resampling', intOption('seed'), 1)
+    .option('--duplicates <mode>', 'copies of a word in a resample: keep (paper) or exclude (rsatoolbox)', choiceOption('duplicates', ['keep', 'exclude'] as const), 'keep')
+    .option('--bootstrap-indices <file>', 'JSON {subset: [[row indices], …]} of explicit resamples')
+    .option('--threads <n>', 'worker threads (default: all cores)', intOption('threads', 1))
+    .option('--norms <file>', 'human norms when the predictions carry none (Lancaster/Dutch CSV, TSV or XLSX)')
+    .option('--eval-set <set>', "evaluation words: 'paper' or a file (maps OpenAI batch rows to words; default norms)", 'paper')
+    .option('--data-dir <dir>', 'data directory (default: SMFT_DATA_DIR or ./data)')
+    .action(action(async (f: EvaluateFlags) => {
+      const dataDir = resolveDataDir(f.dataDir);
+      const files = f.predictions.map((p) => resolve(p));
+      const needsEvalSet = files.some((p) => p.endsWith('.jsonl'));
+      let lang = f.lang;
+      let evalWords: string[] | undefined;
+      const dataFiles: string[] = [];
+      let table;
+      try {
+        table = loadPredictions(files, { lang });
+      } catch (e) {
+        // Predictions without human ratings, or batch files: bring in the norms / eval set.
+        if (!(e instanceof SmftError) || !/no human ratings|evaluation word list/.test(e.message)) throw e;
+        lang ??= files.some((p) => /(horen|proeven|voelen|sensaties|ruiken|zien)_/i.test(p)) ? 'nl' : 'en';
+        const evalFile = evalSetFile(f.evalSet, lang, dataDir);
+        const normsFile = f.norms ? resolve(f.norms) : evalFile;
+        const norms = await loadNorms(normsFile, lang);
+        dataFiles.push(normsFile);
+        if (needsEvalSet) {
+          evalWords = (await loadNorms(evalFile, lang)).words;
+          if (!dataFiles.includes(evalFile)) dataFiles.push(evalFile);
+        }
+        table = loadPredictions(files, { lang, norms, evalWords });
+      }
+      const indices = f.bootstrapIndices ? readJsonFile<Record<string, number[][]>>(f.bootstrapIndices) : undefined;
+      log.info({ words: table.words.length, models: table.sources.slice(1), dimensions: table.dimensions.length, lang: table.lang }, 'evaluating');
+      const ev = await evaluate(table, { metric: f.metric, fill: f.fill, bootstrap: f.bootstrap, seed: f.seed, duplicates: f.duplicates, threads: f.threads, indices });
+      const prov = await provenance({ seed: f.seed, dataFiles, predictions: files });
+      await writeEvaluation(resolve(f.out), ev, prov);
+      printSummary(ev.results);
+      log.info({ out: resolve(f.out) }, 'results written');
+    }));
+}
+
+/** A short table on stdout: RSA per subset and model, and the mean dimension-wise ρ. */
+export function printSummary(r: import('../../eval/results.js').EvaluationResults): void {
+  const models = r.models;
+  const pad = (s: string, n: number) => s.padEnd(n);
+  const lines = [`${pad('RSA ρ', 12)}${models.map((m) => pad(m, 12)).join('')}`];
+  for (const [subset, byModel] of Object.entries(r.rsa)) {
+    lines.push(`${pad(subset, 12)}${models.map((m) => pad(byModel[m]?.rho.toFixed(3) ?? '', 12)).join('')}`);
+  }
+  const dims = Object.keys(r.dimensions);
+  const meanRho = (m: string) => dims.reduce((s, d) => s + r.dimensions[d][m].rho, 0) / dims.length;
+  lines.push(`${pad('mean dim ρ', 12)}${models.map((m) => pad(meanRho(m).toFixed(3), 12)).join('')}`);
+  process.stdout.write(lines.join('\n') + '\n');
+}

@@ -1,0 +1,22 @@
+#!/usr/bin/env node
+import { Command } from 'commander';
+import { smftVersion } from '../eval/provenance.js';
+import { registerData } from './commands/data.js';
+import { registerEvaluate } from './commands/evaluate.js';
+import { registerDemo } from './commands/demo.js';
+
+/** The smft command line: a thin layer over the library in src/. */
+const program = new Command();
+program
+  .name('smft')
+  .description('Fine-tune LLMs on human sensorimotor norms and measure their alignment with RSA')
+  .version(smftVersion())
+  .showHelpAfterError(false)
+  .configureOutput({ outputError: (str, write) => write(`smft: error: ${str.replace(/^error: /, '').trim()}\n`) })
+  .exitOverride((err) => { process.exit(err.exitCode === 0 ? 0 : 2); });
+
+registerEvaluate(program);
+registerData(program);
+registerDemo(program);
+
+await program.parseAsync(process.argv);

@@ -1,0 +1,55 @@
+import { InvalidArgumentError } from 'commander';
+import { SmftError } from '../util/errors.js';
+import { log } from '../util/log.js';
+
+/**
+ * Run a command action: a user error (SmftError, or a bad option) prints one line
+ * `smft: error: …` to stderr and exits 2; anything else exits 1 with the message (and the
+ * stack when SMFT_DEBUG is set).
+ */
+export function action<A extends unknown[]>(fn: (...args: A) => Promise<void> | void): (...args: A) => Promise<void> {
+  return async (...args: A) => {
+    try {
+      await fn(...args);
+    } catch (e) {
+      const err = e as Error;
+      if (err instanceof SmftError) {
+        process.stderr.write(`smft: error: ${err.message}\n`);
+        process.exitCode = 2;
+      } else {
+        process.stderr.write(`smft: internal error: ${err.message}\n`);
+        if (process.env.SMFT_DEBUG) process.stderr.write(`${err.stack}\n`);
+        log.debug({ err }, 'internal error');
+        process.exitCode = 1;
+      }
+    }
+  };
+}
+
+/** Parse an integer option, with a clear error. */
+export function intOption(name: string, min = 0): (v: string) => number {
+  return (v: string) => {
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < min) throw new InvalidArgumentError(`must be an integer ≥ ${min}`);
+    return n;
+  };
+}
+
+export function numberOption(name: string): (v: string) => number {
+  return (v: string) => {
+    const n = Number(v);
+    if (!Number.isFinite(n)) throw new InvalidArgumentError('must be a number');
+    return n;
+  };
+}
+
+export function choiceOption<T extends string>(name: string, choices: readonly T[]): (v: string) => T {
+  return (v: string) => {
+    if (!(choices as readonly string[]).includes(v)) throw new InvalidArgumentError(`must be one of ${choices.join(', ')}`);
+    return v as T;
+  };
+}
+
+export function collect(v: string, prev: string[] = []): string[] {
+  return [...prev, v];
+}

@@ -1,0 +1,200 @@
+import { basename, extname } from 'node:path';
+import { SmftError, at } from '../util/errors.js';
+import { log } from '../util/log.js';
+import { HUMAN, type RatingTable } from '../eval/table.js';
+import { columnRole, wordKey } from './columns.js';
+import { readCsv, readText, parseNumber, type CsvTable } from './csv.js';
+import { canonicalDimension, dimensionsFor, EN_DIMENSIONS, type Dimension, type Lang } from './dimensions.js';
+import type { Norms } from './norms.js';
+
+/**
+ * Ratings gathered from one or more prediction files before they become a RatingTable:
+ * source → dimension → word key → rating.
+ */
+interface Collected {
+  words: Map<string, string>;
+  ratings: Map<string, Map<Dimension, Map<string, number>>>;
+  origin: Map<string, string>;
+}
+
+export interface LoadPredictionsOptions {
+  /** Language; inferred from the dimensions of the model ratings when absent. */
+  lang?: Lang;
+  /** Human norms used when the files carry no human ratings. */
+  norms?: Norms;
+  /** Words of the evaluation set in order (row k of an OpenAI batch file is word k). */
+  evalWords?: string[];
+}
+
+function put(c: Collected, source: string, dim: Dimension, word: string, value: number, file: string, where: string): void {
+  const key = wordKey(word);
+  if (!c.words.has(key)) c.words.set(key, word.trim());
+  let byDim = c.ratings.get(source);
+  if (!byDim) c.ratings.set(source, (byDim = new Map()));
+  let byWord = byDim.get(dim);
+  if (!byWord) byDim.set(dim, (byWord = new Map()));
+  const id = `${source}/${dim}/${key}`;
+  const prev = c.origin.get(id);
+  if (prev !== undefined) {
+    const [prevFile, prevWhere] = prev.split('\u0000');
+    if (prevFile === file) throw new SmftError(`duplicate rating of '${word}' on ${dim} by ${source} (first at ${prevWhere})`, where);
+    const old = byWord.get(key)!;
+    if (!Object.is(old, value)) throw new SmftError(`rating of '${word}' on ${dim} by ${source} differs from ${prevWhere} (${value} vs ${old})`, where);
+  }
+  byWord.set(key, value);
+  c.origin.set(id, `${file}\u0000${where}`);
+}
+
+/** Wide CSV: one row per word, human `<Dim>.mean` / `<Dim>` columns, model `<dim>_<model>` columns. */
+function collectWide(t: CsvTable, c: Collected, lang: Lang | undefined): void {
+  const wordCol = ['Word', 'word', 'WORD'].map((n) => t.col(n)).find((i) => i >= 0);
+  if (wordCol === undefined) throw new SmftError(`no 'Word' column (columns: ${t.header.slice(0, 8).join(', ')}…)`, t.file);
+  const roles = t.header.map(columnRole);
+  const modelLangs = new Set(roles.flatMap((r) => (r.kind === 'model' ? [langOf(r.dim)] : [])));
+  if (modelLangs.size === 0) throw new SmftError("no model columns found (expected names like 'auditory_base' or 'Horen_nl_ft')", t.file);
+  const fileLang = lang ?? (modelLangs.size === 1 ? [...modelLangs][0] : undefined);
+  if (!fileLang) throw new SmftError('model columns mix English and Dutch dimensions; pass --lang en or --lang nl', t.file);
+  const seen = new Map<string, number>();
+  t.rows.forEach((row, r) => {
+    const word = row[wordCol].trim();
+    if (word === '') throw new SmftError('empty word', at(t.file, t.line(r), t.header[wordCol]));
+    const key = wordKey(word);
+    if (seen.has(key)) throw new SmftError(`word '${word}' appears twice (first at line ${seen.get(key)})`, at(t.file, t.line(r)));
+    seen.set(key, t.line(r));
+    roles.forEach((role, j) => {
+      if (role.kind === 'other') return;
+      if (role.kind === 'human' && role.lang !== fileLang) return;
+      if (role.kind === 'model' && langOf(role.dim) !== fileLang) return;
+      const v = parseNumber(row[j], t, r, t.header[j]);
+      put(c, role.kind === 'human' ? HUMAN : role.model, role.dim, word, v, t.file, at(t.file, t.line(r), t.header[j]));
+    });
+  });
+}
+
+/** Long CSV: `word,dimension,model,rating` (model `human` = human norms), extra columns ignored. */
+function collectLong(t: CsvTable, c: Collected): void {
+  const need = ['word', 'dimension', 'model', 'rating'];
+  const cols = need.map((n) => t.header.findIndex((h) => h.toLowerCase() === n));
+  const missing = need.filter((_, k) => cols[k] < 0);
+  if (missing.length) throw new SmftError(`missing column(s) ${missing.join(', ')} (a long predictions file has word,dimension,model,rating)`, t.file);
+  const [cw, cd, cm, cr] = cols;
+  t.rows.forEach((row, r) => {
+    const word = row[cw].trim();
+    if (word === '') throw new SmftError('empty word', at(t.file, t.line(r), 'word'));
+    const dim = canonicalDimension(row[cd]);
+    if (!dim) throw new SmftError(`unknown dimension '${row[cd]}'`, at(t.file, t.line(r), 'dimension'));
+    const model = row[cm].trim().toLowerCase();
+    if (model === '') throw new SmftError('empty model id', at(t.file, t.line(r), 'model'));
+    put(c, model, dim, word, parseNumber(row[cr], t, r, 'rating'), t.file, at(t.file, t.line(r)));
+  });
+}
+
+/**
+ * OpenAI batch-API output (one JSON object per line, `custom_id` ending in the 1-based row of
+ * the evaluation set). The file name `<dim>_<model>_…` names dimension and model. Gives two
+ * models: `<model>` (answer text parsed as a number) and `<model>_expected` (Σ k·p(k) over the
+ * digit tokens 0–5 among the first token's top_logprobs, renormalised).
+ */
+function collectJsonl(file: string, c: Collected, evalWords: string[] | undefined): void {
+  const stem = basename(file, extname(file)).replace(/_test_results.*$/i, '').replace(/_results.*$/i, '');
+  const role = columnRole(stem);
+  if (role.kind !== 'model') throw new SmftError(`cannot tell dimension and model from the file name (expected '<dimension>_<model>_….jsonl', e.g. 'auditory_base_test_results.jsonl')`, file);
+  if (!evalWords) throw new SmftError('an OpenAI batch file needs the evaluation word list to map rows to words (use --eval-set)', file);
+  const lines = readText(file).split(/\r?\n/);
+  let unparsed = 0;
+  lines.forEach((text, k) => {
+    if (text.trim() === '') return;
+    let obj: BatchLine;
+    try { obj = JSON.parse(text) as BatchLine; } catch (e) {
+      throw new SmftError(`not valid JSON (${(e as Error).message})`, at(file, k + 1));
+    }
+    const m = String(obj.custom_id ?? '').match(/(\d+)$/);
+    if (!m) throw new SmftError(`custom_id '${obj.custom_id}' does not end in a row number`, at(file, k + 1));
+    const row = Number(m[1]) - 1;
+    if (row < 0 || row >= evalWords.length) throw new SmftError(`custom_id row ${row + 1} is outside the evaluation set of ${evalWords.length} words`, at(file, k + 1));
+    const choice = obj.response?.body?.choices?.[0];
+    if (!choice) throw new SmftError('no response.body.choices[0] (failed request?)', at(file, k + 1));
+    const word = evalWords[row];
+    const answer = Number(String(choice.message?.content ?? '').trim());
+    if (!Number.isFinite(answer)) unparsed++;
+    put(c, role.model, role.dim, word, Number.isFinite(answer) ? answer : NaN, file, at(file, k + 1));
+    put(c, `${role.model}_expected`, role.dim, word, expectedRating(choice.logprobs?.content?.[0]?.top_logprobs ?? []), file, at(file, k + 1));
+  });
+  if (unparsed) log.warn({ file, unparsed }, `${unparsed} answer(s) in ${basename(file)} are not numbers; treated as missing`);
+}
+
+interface BatchLine {
+  custom_id?: string;
+  response?: { body?: { choices?: Array<{ message?: { content?: string }; logprobs?: { content?: Array<{ top_logprobs?: Array<{ token: string; logprob: number }> }> } }> } };
+}
+
+/** Σ k·p(k) over the digit tokens 0–5 present, probabilities renormalised over them. */
+export function expectedRating(top: Array<{ token: string; logprob: number }>): number {
+  let z = 0, s = 0;
+  for (const { token, logprob } of top) {
+    const t = token.trim();
+    if (/^[0-5]$/.test(t)) { const p = Math.exp(logprob); z += p; s += Number(t) * p; }
+  }
+  return z > 0 ? s / z : NaN;
+}
+
+function langOf(dim: Dimension): Lang {
+  return (EN_DIMENSIONS as readonly string[]).includes(dim) ? 'en' : 'nl';
+}
+
+/**
+ * Read prediction files in any of the three forms (wide CSV, long CSV, OpenAI batch JSONL) and
+ * merge them by word into one RatingTable with the humans first. Human ratings come from the
+ * files when present, otherwise from `opts.norms` (every word must be in the norms).
+ */
+export function loadPredictions(files: string[], opts: LoadPredictionsOptions = {}): RatingTable {
+  if (files.length === 0) throw new SmftError('no predictions file given');
+  const c: Collected = { words: new Map(), ratings: new Map(), origin: new Map() };
+  for (const file of files) {
+    if (extname(file).toLowerCase() === '.jsonl') { collectJsonl(file, c, opts.evalWords); continue; }
+    const t = readCsv(file);
+    const lower = t.header.map((h) => h.toLowerCase());
+    if (['word', 'dimension', 'model', 'rating'].every((n) => lower.includes(n))) collectLong(t, c);
+    else collectWide(t, c, opts.lang);
+  }
+  const models = [...c.ratings.keys()].filter((s) => s !== HUMAN);
+  if (models.length === 0) throw new SmftError(`no model ratings in ${files.join(', ')}`);
+  const modelDims = new Set(models.flatMap((m) => [...c.ratings.get(m)!.keys()]));
+  const langs = new Set([...modelDims].map(langOf));
+  const lang = opts.lang ?? (langs.size === 1 ? [...langs][0] : undefined);
+  if (!lang) throw new SmftError('predictions mix English and Dutch dimensions; pass --lang en or --lang nl');
+  // Dimensions every model rated, in canonical order.
+  const dims = dimensionsFor(lang).filter((d) => models.every((m) => c.ratings.get(m)!.has(d)));
+  if (dims.length === 0) throw new SmftError(`no ${lang === 'en' ? 'English' : 'Dutch'} dimension is rated by every model (${models.join(', ')})`);
+  const partial = dimensionsFor(lang).filter((d) => !dims.includes(d) && models.some((m) => c.ratings.get(m)!.has(d)));
+  if (partial.length) log.warn({ dimensions: partial }, `dimension(s) ${partial.join(', ')} rated by only some models: left out`);
+
+  const keys = [...c.words.keys()];
+  const words = keys.map((k) => c.words.get(k)!);
+  const human = c.ratings.get(HUMAN);
+  const humanHasAll = human && dims.every((d) => human.has(d));
+  if (!humanHasAll) {
+    if (!opts.norms) throw new SmftError('the predictions carry no human ratings; give the norms (--norms FILE) or include a human column/rows');
+    const unknown = keys.filter((k) => !opts.norms!.index.has(k));
+    if (unknown.length) {
+      throw new SmftError(`${unknown.length} of ${keys.length} predicted word(s) are not in the norms ${opts.norms.file} (e.g. ${unknown.slice(0, 5).map((k) => c.words.get(k)).join(', ')})`);
+    }
+    for (const d of dims) {
+      const j = opts.norms.dimensions.indexOf(d);
+      for (const k of keys) put(c, HUMAN, d, c.words.get(k)!, opts.norms.values[opts.norms.index.get(k)! * opts.norms.dimensions.length + j], opts.norms.file, opts.norms.file);
+    }
+  }
+  const sources = [HUMAN, ...models];
+  const values = new Map<string, Float64Array>();
+  for (const s of sources) {
+    const v = new Float64Array(keys.length * dims.length).fill(NaN);
+    const byDim = c.ratings.get(s)!;
+    dims.forEach((d, j) => {
+      const byWord = byDim.get(d);
+      if (!byWord) return;
+      keys.forEach((k, i) => { const x = byWord.get(k); if (x !== undefined) v[i * dims.length + j] = x; });
+    });
+    values.set(s, v);
+  }
+  return { lang, words, dimensions: dims, sources, values };
+}

@@ -1,0 +1,79 @@
+import type { DuplicateConvention } from '../../kernels/cpu/bootstrap.js';
+import type { Metric } from '../../kernels/cpu/rdm.js';
+import { defaultThreads } from '../../kernels/cpu/pool.js';
+import { subsetsFor } from '../data/dimensions.js';
+import { log } from '../util/log.js';
+import { dimensionwise } from './dimensionwise.js';
+import type { EvaluationResults } from './results.js';
+import { subsetRsa } from './rsa.js';
+import { modelsOf, type RatingTable } from './table.js';
+import { wordwise, type WordwiseSubset } from './wordwise.js';
+
+export interface EvaluateOptions {
+  metric?: Metric;
+  /** Distance used where the metric is undefined (zero vector); the paper uses 2.0. */
+  fill?: number;
+  /** Bootstrap iterations (0 = none). */
+  bootstrap?: number;
+  seed?: number;
+  /** Explicit bootstrap resamples per subset (indices into the subset's complete rows). */
+  indices?: Record<string, number[][]>;
+  duplicates?: DuplicateConvention;
+  threads?: number;
+}
+
+/** Everything an evaluation computes: results.json plus the per-word and per-iteration detail. */
+export interface Evaluation {
+  results: EvaluationResults;
+  table: RatingTable;
+  rows: Record<string, number[]>;
+  samples: Record<string, Record<string, Float64Array>>;
+  wordwise: Record<string, WordwiseSubset>;
+}
+
+/**
+ * The paper's analysis of one rating table (humans + models): dimension-wise Spearman and
+ * Steiger tests, RSA per subset with a bootstrap over words, and word-wise distances.
+ */
+export async function evaluate(t: RatingTable, options: EvaluateOptions = {}): Promise<Evaluation> {
+  const opts = {
+    metric: options.metric ?? 'cosine', fill: options.fill ?? 2.0, bootstrap: options.bootstrap ?? 200,
+    seed: options.seed ?? 1, duplicates: options.duplicates ?? 'keep', threads: options.threads ?? defaultThreads(), threadsExplicit: options.threads !== undefined,
+  } as const;
+  const models = modelsOf(t);
+  if (models.length === 0) throw new Error('evaluate: the table has no model ratings');
+  const timings: Record<string, number> = {};
+  let t0 = performance.now();
+  const { dimensions, steiger } = dimensionwise(t);
+  timings.dimensions = (performance.now() - t0) / 1000;
+
+  const results: EvaluationResults = {
+    lang: t.lang, n_words: t.words.length, metric: opts.metric, fill: opts.fill, duplicates: opts.duplicates, models,
+    rsa: {}, dimensions, steiger, wordwise: {}, wordwise_ttest: {}, wordwise_intermodel: {},
+  };
+  const wantBoot = opts.bootstrap > 0 || !!options.indices;
+  if (wantBoot) { results.bootstrap = {}; results.bootstrap_iterations = options.indices ? Object.values(options.indices)[0]?.length ?? 0 : opts.bootstrap; }
+  const rows: Record<string, number[]> = {};
+  const samples: Record<string, Record<string, Float64Array>> = {};
+  const words: Record<string, WordwiseSubset> = {};
+  for (const [subset, dims] of Object.entries(subsetsFor(t.lang))) {
+    if (!dims.every((d) => t.dimensions.includes(d))) continue;
+    t0 = performance.now();
+    const indices = options.indices?.[subset];
+    if (options.indices && !indices) throw new Error(`bootstrap indices: no entry for subset '${subset}'`);
+    const r = await subsetRsa(t, subset, dims, { ...opts, indices });
+    timings[`rsa_${subset}`] = (performance.now() - t0) / 1000;
+    rows[subset] = r.rows;
+    const dropped = t.words.length - r.rows.length;
+    if (dropped > 0) log.info({ subset, dropped }, `${subset}: ${dropped} word(s) with a missing rating left out of RSA and word-wise analysis`);
+    results.rsa[subset] = r.rsa;
+    if (r.bootstrap && results.bootstrap) { results.bootstrap[subset] = r.bootstrap; samples[subset] = r.samples!; }
+    const w = wordwise(t, r.rows, dims);
+    words[subset] = w;
+    results.wordwise[subset] = w.summary;
+    results.wordwise_ttest[subset] = w.ttest;
+    results.wordwise_intermodel[subset] = w.intermodel;
+  }
+  results.timings = timings;
+  return { results, table: t, rows, samples, wordwise: words };
+}

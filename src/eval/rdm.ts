@@ -1,0 +1,25 @@
+import { condensedRdm, degenerateRows, type Metric } from '../../kernels/cpu/rdm.js';
+
+export { condensedRdm, degenerateRows, type Metric };
+
+/**
+ * Z-score each column (mean 0, population SD 1), as scikit-learn's StandardScaler: a constant
+ * column is only centred (to exactly 0). X is row-major n × d.
+ */
+export function zscoreColumns(X: Float64Array, n: number, d: number): Float64Array {
+  const out = new Float64Array(n * d);
+  for (let k = 0; k < d; k++) {
+    let s = 0;
+    for (let i = 0; i < n; i++) s += X[i * d + k];
+    const mean = s / n;
+    let ss = 0;
+    for (let i = 0; i < n; i++) { const t = X[i * d + k] - mean; ss += t * t; }
+    let constant = true;
+    for (let i = 1; i < n && constant; i++) if (X[i * d + k] !== X[k]) constant = false;
+    // A constant column becomes exactly 0 (no ±1e-16 residues of the mean).
+    if (constant) continue;
+    const sd = Math.sqrt(ss / n);
+    for (let i = 0; i < n; i++) out[i * d + k] = (X[i * d + k] - mean) / sd;
+  }
+  return out;
+}

@@ -1,0 +1,39 @@
+/** The shape of results.json written by `smft evaluate` (see README for field meanings). */
+export interface RsaEntry { rho: number; p: number; n_words: number; n_pairs: number }
+export interface PairDiff { diff: number; ci: [number, number]; p: number }
+export interface ModelDistribution { mean: number; ci: [number, number] }
+export interface DimEntry { rho: number; p: number; n: number }
+export interface SteigerEntry { z: number; p: number }
+export interface WordwiseEntry { mean_distance: number; mean_similarity: number; n_words: number }
+export interface TTestEntry { t: number; p: number; df: number }
+
+export interface Provenance {
+  smft_version: string;
+  created: string;
+  command: string;
+  seed: number;
+  node: string;
+  data_files: Array<{ path: string; sha256: string }>;
+  predictions: Array<{ path: string; sha256: string }>;
+  [extra: string]: unknown;
+}
+
+export interface EvaluationResults {
+  lang: 'en' | 'nl';
+  n_words: number;
+  metric: string;
+  fill: number;
+  duplicates: 'keep' | 'exclude';
+  models: string[];
+  rsa: Record<string, Record<string, RsaEntry>>;
+  bootstrap?: Record<string, Record<string, PairDiff | ModelDistribution>>;
+  bootstrap_iterations?: number;
+  dimensions: Record<string, Record<string, DimEntry>>;
+  steiger: Record<string, Record<string, SteigerEntry>>;
+  wordwise: Record<string, Record<string, WordwiseEntry>>;
+  wordwise_ttest: Record<string, Record<string, TTestEntry>>;
+  wordwise_intermodel: Record<string, Record<string, number>>;
+  dropped?: Record<string, number>;
+  timings?: Record<string, number>;
+  provenance?: Provenance;
+}

@@ -1,0 +1,70 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { condensedRdm, degenerateRows, type Metric } from '../../kernels/cpu/rdm.js';
+import { spearman } from '../../kernels/cpu/correlate.js';
+import { BootstrapKernel, countsOf, prepareRdm, type DuplicateConvention } from '../../kernels/cpu/bootstrap.js';
+import { Rng } from '../../src/util/rng.js';
+import { zscoreColumns } from '../../src/eval/rdm.js';
+
+/** Brute force: materialise the resampled rows, recompute RDMs, spearman. */
+function bruteForce(Xs: Float64Array[], n: number, d: number, idx: number[], metric: Metric, fill: number, conv: DuplicateConvention): number[] {
+  const rdms = Xs.map((X) => {
+    const R = new Float64Array(idx.length * d);
+    idx.forEach((src, r) => { for (let k = 0; k < d; k++) R[r * d + k] = X[src * d + k]; });
+    const D = condensedRdm(R, idx.length, d, metric, fill);
+    const deg = degenerateRows(X, n, d, metric);
+    const keep: number[] = [];
+    let o = 0;
+    for (let a = 0; a < idx.length; a++) for (let b = a + 1; b < idx.length; b++, o++) {
+      if (idx[a] === idx[b]) {
+        if (conv === 'exclude') continue;
+        D[o] = deg[idx[a]] ? fill : 0;
+      }
+      keep.push(o);
+    }
+    return Float64Array.from(keep, (k) => D[k]);
+  });
+  return rdms.slice(1).map((m) => spearman(rdms[0], m));
+}
+
+function dataset(rng: Rng, n: number, d: number, integer: boolean, sources: number): Float64Array[] {
+  const base = Array.from({ length: n * d }, () => rng.next() * 5);
+  return Array.from({ length: sources }, (_, s) => {
+    const X = new Float64Array(n * d);
+    for (let t = 0; t < n * d; t++) {
+      const v = s === 0 ? base[t] : base[t] + rng.normal() * 1.5;
+      X[t] = integer ? Math.max(0, Math.min(5, Math.round(v))) : v;
+    }
+    return zscoreColumns(X, n, d);
+  });
+}
+
+for (const metric of ['cosine', 'euclidean', 'correlation'] as Metric[]) {
+  for (const conv of ['keep', 'exclude'] as DuplicateConvention[]) {
+    for (const integer of [false, true]) {
+      test(`weighted-rank bootstrap equals brute-force resampling (${metric}, ${conv}, ${integer ? 'tied integer' : 'continuous'} ratings)`, () => {
+        const rng = new Rng(42);
+        const n = 37, d = 4;
+        const Xs = dataset(rng, n, d, integer, 3);
+        if (integer) {
+          // one word equal to the column means → zero z-vector (degenerate for cosine)
+          for (const X of Xs) for (let k = 0; k < d; k++) X[5 * d + k] = 0;
+        }
+        const fill = 2;
+        const prepared = Xs.map((X) => {
+          const deg = degenerateRows(X, n, d, metric);
+          const self = Float64Array.from(deg, (g) => (g ? fill : 0));
+          return prepareRdm(condensedRdm(X, n, d, metric, fill), n, self);
+        });
+        const kernel = new BootstrapKernel(prepared[0], prepared.slice(1));
+        for (let it = 0; it < 6; it++) {
+          const idx = Array.from({ length: n }, () => rng.int(n));
+          if (integer) idx[0] = idx[1] = idx[2] = 5; // copies of the degenerate word
+          const got = kernel.rho(countsOf(idx, n), conv);
+          const want = bruteForce(Xs, n, d, idx, metric, fill, conv);
+          for (let q = 0; q < want.length; q++) assert.ok(Math.abs(got[q] - want[q]) < 1e-12, `iteration ${it} model ${q}: ${got[q]} vs ${want[q]}`);
+        }
+      });
+    }
+  }
+}
