@@ -93,161 +93,284 @@ export function countsOf(indices: ArrayLike<number>, n: number): Uint32Array {
   return c;
 }
 
-/**
- * Weighted average ranks of one RDM under counts c, in sorted order (into `out`), and the rank
- * of each self-distance value's copy pairs (into `selfRank`, indexed like p.selfValues).
- */
-export function weightedRanks(
-  p: PreparedRdm, c: Float64Array, selfWeight: Float64Array, out: Float32Array | Float64Array, selfRank: Float64Array,
-): void {
-  const I = p.sortedI;
-  const J = p.sortedJ;
-  const P = I.length;
-  // Events in sorted order: tie groups, and self-distance insertion points (which merge with
-  // the run of equal distances starting there, if any).
-  let cum = 0;
-  let k = 0;
-  let t = 0;
-  let s = 0;
-  const T = p.tieStart.length;
+/** Resamples processed together: counts and ranks are interleaved in groups of this many. */
+export const BATCH = 4;
+
+/** Per-batch scratch for one RDM's self-distance groups: weights and ranks, [value][b]. */
+interface SelfGroups { weight: Float64Array; rank: Float64Array }
+
+function selfGroups(p: PreparedRdm, C: Float64Array, convention: DuplicateConvention): SelfGroups {
   const S = p.selfValues.length;
-  while (k < P || s < S) {
-    // Next event position.
-    const nextTie = t < T ? p.tieStart[t] : P;
-    const nextSelf = s < S ? p.selfInsert[s] : P + 1;
-    const stop = Math.min(nextTie, nextSelf, P);
-    // Singletons up to the next event.
-    for (; k < stop; k++) {
-      const w = c[I[k]] * c[J[k]];
-      out[k] = cum + (w + 1) / 2;
-      cum += w;
-    }
-    if (k >= P && s >= S) break;
-    if (s < S && nextSelf <= nextTie) {
-      // Copies at this self-distance, merged with equal original distances starting here.
-      const end = p.selfEqualEnd[s];
-      let W = selfWeight[s];
-      for (let q = k; q < end; q++) W += c[I[q]] * c[J[q]];
-      const r = cum + (W + 1) / 2;
-      for (let q = k; q < end; q++) out[q] = r;
-      selfRank[s] = r;
-      cum += W;
-      if (end > k) { k = end; while (t < T && p.tieStart[t] < k) t++; }
-      s++;
-      continue;
-    }
-    if (t < T) {
-      const end = p.tieEnd[t];
-      let W = 0;
-      for (let q = k; q < end; q++) W += c[I[q]] * c[J[q]];
-      const r = cum + (W + 1) / 2;
-      for (let q = k; q < end; q++) out[q] = r;
-      cum += W;
-      k = end;
-      t++;
+  const weight = new Float64Array(S * BATCH);
+  if (convention === 'keep') {
+    for (let i = 0; i < p.n; i++) {
+      const s = p.selfValues.indexOf(p.selfDistance[i]);
+      for (let b = 0; b < BATCH; b++) { const c = C[i * BATCH + b]; if (c >= 2) weight[s * BATCH + b] += (c * (c - 1)) / 2; }
     }
   }
+  return { weight, rank: new Float64Array(S * BATCH) };
 }
 
 /**
- * Per-thread bootstrap state for one human RDM and several model RDMs of the same n words:
- * scratch rank arrays, reused across resamples.
+ * Per-thread bootstrap state for one human RDM and several model RDMs of the same n words.
+ * Resamples run four at a time: the human walk writes the four resamples' ranks side by side,
+ * and each model's walk computes its ranks on the fly and meets the human ranks through one
+ * random read per pair (a composite permutation prepared once), so no model rank array is
+ * ever stored.
  */
 export class BootstrapKernel {
-  private readonly rankH: Float32Array | Float64Array;
-  private readonly rankM: Float32Array | Float64Array;
-  private readonly dh: Float64Array;
   readonly n: number;
+  private readonly rankH: Float32Array | Float64Array;
+  /** Model centred ranks, scattered into buckets of human positions (scratch, reused). */
+  private readonly scattered: Float32Array | Float64Array;
+  private readonly layouts: BucketLayout[];
 
   constructor(readonly human: PreparedRdm, readonly models: PreparedRdm[]) {
     const n = human.n;
     this.n = n;
     const P = pairCount(n);
     // Ranks are half-integers ≤ P; float32 holds them exactly while 2·P < 2^24.
-    const Arr = 2 * P < 2 ** 24 ? Float32Array : Float64Array;
-    this.rankH = new Arr(P);
-    this.rankM = new Arr(P);
-    this.dh = new Float64Array(P);
+    const exact32 = 2 * P < 2 ** 24;
+    this.rankH = exact32 ? new Float32Array(P * BATCH) : new Float64Array(P * BATCH);
+    this.scattered = exact32 ? new Float32Array(P * BATCH) : new Float64Array(P * BATCH);
+    this.layouts = models.map((m) => bucketLayout(human, m));
   }
 
-  /** Spearman ρ between the human RDM and each model RDM on the resample with counts c. */
-  rho(counts: Uint32Array, convention: DuplicateConvention): Float64Array {
-    const n = this.n;
-    const c = Float64Array.from(counts);
-    let total = 0;
-    for (let i = 0; i < n; i++) total += c[i];
-    let N = (total * (total - 1)) / 2;
-    if (convention === 'exclude') for (let i = 0; i < n; i++) N -= (c[i] * (c[i] - 1)) / 2;
-    const m = (N + 1) / 2;
+  /** Spearman ρ between the human RDM and each model RDM on one resample (counts c). */
+  rho(c: Uint32Array, convention: DuplicateConvention): Float64Array {
+    return this.rhoBatch([c], convention)[0];
+  }
 
-    const selfH = selfWeights(this.human, c, convention);
-    const selfRankH = new Float64Array(this.human.selfValues.length);
-    weightedRanks(this.human, c, selfH, this.rankH, selfRankH);
-    // Centred human ranks of the pairs with non-zero weight, in natural order (compact).
-    const dh = this.dh;
-    const posH = this.human.position;
-    let cnt = 0;
-    let sxx = 0;
-    for (let i = 0; i < n - 1; i++) {
-      const ci = c[i];
-      if (ci === 0) continue;
-      const o = rowOffset(i, n) - i - 1;
-      for (let j = i + 1; j < n; j++) {
-        const cj = c[j];
-        if (cj === 0) continue;
-        const a = this.rankH[posH[o + j]] - m;
-        dh[cnt++] = a;
-        sxx += ci * cj * a * a;
-      }
+  /**
+   * Spearman ρ for up to BATCH resamples at once: result[r][q] = ρ(human, model q) on
+   * resample r.
+   */
+  rhoBatch(counts: Uint32Array[], convention: DuplicateConvention): Float64Array[] {
+    const n = this.n;
+    const R = counts.length;
+    if (R < 1 || R > BATCH) throw new Error(`rhoBatch takes 1..${BATCH} resamples`);
+    const C = new Float64Array(n * BATCH);
+    for (let b = 0; b < BATCH; b++) { const c = counts[Math.min(b, R - 1)]; for (let i = 0; i < n; i++) C[i * BATCH + b] = c[i]; }
+    const m = new Float64Array(BATCH);
+    for (let b = 0; b < BATCH; b++) {
+      let total = 0, copies = 0;
+      for (let i = 0; i < n; i++) { const c = C[i * BATCH + b]; total += c; copies += (c * (c - 1)) / 2; }
+      const N = (total * (total - 1)) / 2 - (convention === 'exclude' ? copies : 0);
+      m[b] = (N + 1) / 2;
     }
-    const out = new Float64Array(this.models.length);
-    for (let q = 0; q < this.models.length; q++) {
-      const model = this.models[q];
-      const selfM = selfWeights(model, c, convention);
-      const selfRankM = new Float64Array(model.selfValues.length);
-      weightedRanks(model, c, selfM, this.rankM, selfRankM);
-      const posM = model.position;
-      const rM = this.rankM;
-      let sxy = 0, syy = 0;
-      let t = 0;
-      for (let i = 0; i < n - 1; i++) {
-        const ci = c[i];
-        if (ci === 0) continue;
-        const o = rowOffset(i, n) - i - 1;
-        let bxy = 0, byy = 0;
-        for (let j = i + 1; j < n; j++) {
-          const cj = c[j];
-          if (cj === 0) continue;
-          const w = ci * cj;
-          const b = rM[posM[o + j]] - m;
-          const a = dh[t++];
-          bxy += w * a * b; byy += w * b * b;
-        }
-        sxy += bxy; syy += byy;
+    const selfH = selfGroups(this.human, C, convention);
+    const sxx = this.humanWalk(C, m, selfH);
+    const diagH = this.diagonal(C, m, selfH, this.human, selfH, this.human, convention);
+    for (let b = 0; b < BATCH; b++) sxx[b] += diagH.yy[b];
+    const out = Array.from({ length: R }, () => new Float64Array(this.models.length));
+    this.models.forEach((model, q) => {
+      const selfM = selfGroups(model, C, convention);
+      const syy = this.modelWalk(model, this.layouts[q], C, m, selfM);
+      const sxy = this.correlateBuckets(this.layouts[q], C, m);
+      const diag = this.diagonal(C, m, selfH, this.human, selfM, model, convention);
+      for (let r = 0; r < R; r++) {
+        const xy = sxy[r] + diag.xy[r], yy = syy[r] + diag.yy[r];
+        out[r][q] = sxx[r] === 0 || yy === 0 ? NaN : Math.max(-1, Math.min(1, xy / Math.sqrt(sxx[r] * yy)));
       }
-      let sxxAll = sxx;
-      if (convention === 'keep') {
-        for (let i = 0; i < n; i++) {
-          if (c[i] < 2) continue;
-          const w = (c[i] * (c[i] - 1)) / 2;
-          const a = selfRankH[this.human.selfValues.indexOf(this.human.selfDistance[i])] - m;
-          const b = selfRankM[model.selfValues.indexOf(model.selfDistance[i])] - m;
-          sxy += w * a * b; sxxAll += w * a * a; syy += w * b * b;
-        }
-      }
-      out[q] = sxxAll === 0 || syy === 0 ? NaN : Math.max(-1, Math.min(1, sxy / Math.sqrt(sxxAll * syy)));
-    }
+    });
     return out;
+  }
+
+  /** Copy pairs (keep convention): Σ w·(rankX − m)(rankY − m) and Σ w·(rankY − m)² per resample. */
+  private diagonal(C: Float64Array, m: Float64Array, gx: SelfGroups, px: PreparedRdm, gy: SelfGroups, py: PreparedRdm, convention: DuplicateConvention): { xy: Float64Array; yy: Float64Array } {
+    const xy = new Float64Array(BATCH), yy = new Float64Array(BATCH);
+    if (convention === 'exclude') return { xy, yy };
+    for (let i = 0; i < this.n; i++) {
+      const sx = px.selfValues.indexOf(px.selfDistance[i]);
+      const sy = py.selfValues.indexOf(py.selfDistance[i]);
+      for (let b = 0; b < BATCH; b++) {
+        const c = C[i * BATCH + b];
+        if (c < 2) continue;
+        const w = (c * (c - 1)) / 2;
+        const a = gx.rank[sx * BATCH + b] - m[b];
+        const d = gy.rank[sy * BATCH + b] - m[b];
+        xy[b] += w * a * d; yy[b] += w * d * d;
+      }
+    }
+    return { xy, yy };
+  }
+
+  /** Human ranks of every pair for the batch (sorted order, interleaved) and Σ w·(r − m)². */
+  private humanWalk(C: Float64Array, m: Float64Array, self: SelfGroups): Float64Array {
+    const p = this.human;
+    const I = p.sortedI, J = p.sortedJ, out = this.rankH;
+    const P = I.length;
+    let c0 = 0, c1 = 0, c2 = 0, c3 = 0;
+    let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+    const m0 = m[0], m1 = m[1], m2 = m[2], m3 = m[3];
+    const events = walkEvents(p);
+    let k = 0;
+    for (let e = 0; e <= events.length; e++) {
+      const ev = events[e];
+      const stop = ev ? ev.start : P;
+      for (; k < stop; k++) {
+        const bi = I[k] * 4, bj = J[k] * 4, o = k * 4;
+        const w0 = C[bi] * C[bj], w1 = C[bi + 1] * C[bj + 1], w2 = C[bi + 2] * C[bj + 2], w3 = C[bi + 3] * C[bj + 3];
+        const r0 = c0 + (w0 + 1) / 2, r1 = c1 + (w1 + 1) / 2, r2 = c2 + (w2 + 1) / 2, r3 = c3 + (w3 + 1) / 2;
+        out[o] = r0; out[o + 1] = r1; out[o + 2] = r2; out[o + 3] = r3;
+        c0 += w0; c1 += w1; c2 += w2; c3 += w3;
+        const a0 = r0 - m0, a1 = r1 - m1, a2 = r2 - m2, a3 = r3 - m3;
+        s0 += w0 * a0 * a0; s1 += w1 * a1 * a1; s2 += w2 * a2 * a2; s3 += w3 * a3 * a3;
+      }
+      if (!ev) break;
+      const W = groupWeights(I, J, C, ev.start, ev.end);
+      if (ev.self >= 0) for (let b = 0; b < 4; b++) W[b] += self.weight[ev.self * 4 + b];
+      const cum = [c0, c1, c2, c3];
+      const r = [0, 1, 2, 3].map((b) => cum[b] + (W[b] + 1) / 2);
+      if (ev.self >= 0) for (let b = 0; b < 4; b++) self.rank[ev.self * 4 + b] = r[b];
+      for (let q = ev.start; q < ev.end; q++) { const o = q * 4; out[o] = r[0]; out[o + 1] = r[1]; out[o + 2] = r[2]; out[o + 3] = r[3]; }
+      const own = groupWeights(I, J, C, ev.start, ev.end);
+      s0 += own[0] * (r[0] - m0) ** 2; s1 += own[1] * (r[1] - m1) ** 2; s2 += own[2] * (r[2] - m2) ** 2; s3 += own[3] * (r[3] - m3) ** 2;
+      c0 += W[0]; c1 += W[1]; c2 += W[2]; c3 += W[3];
+      k = ev.end;
+    }
+    return Float64Array.of(s0, s1, s2, s3);
+  }
+
+  /**
+   * One model's walk: centred ranks of the batch's four resamples, scattered to the pair's
+   * slot in the bucketed layout; returns Σ w·(r − m)² per resample.
+   */
+  private modelWalk(p: PreparedRdm, layout: BucketLayout, C: Float64Array, m: Float64Array, self: SelfGroups): Float64Array {
+    const I = p.sortedI, J = p.sortedJ, D = this.scattered, slot = layout.slot;
+    const P = I.length;
+    let c0 = 0, c1 = 0, c2 = 0, c3 = 0;
+    let yy0 = 0, yy1 = 0, yy2 = 0, yy3 = 0;
+    const m0 = m[0], m1 = m[1], m2 = m[2], m3 = m[3];
+    const events = walkEvents(p);
+    let k = 0;
+    for (let e = 0; e <= events.length; e++) {
+      const ev = events[e];
+      const stop = ev ? ev.start : P;
+      for (; k < stop; k++) {
+        const bi = I[k] * 4, bj = J[k] * 4, o = slot[k] * 4;
+        const w0 = C[bi] * C[bj], w1 = C[bi + 1] * C[bj + 1], w2 = C[bi + 2] * C[bj + 2], w3 = C[bi + 3] * C[bj + 3];
+        const d0 = c0 + (w0 + 1) / 2 - m0, d1 = c1 + (w1 + 1) / 2 - m1, d2 = c2 + (w2 + 1) / 2 - m2, d3 = c3 + (w3 + 1) / 2 - m3;
+        c0 += w0; c1 += w1; c2 += w2; c3 += w3;
+        D[o] = d0; D[o + 1] = d1; D[o + 2] = d2; D[o + 3] = d3;
+        yy0 += w0 * d0 * d0; yy1 += w1 * d1 * d1; yy2 += w2 * d2 * d2; yy3 += w3 * d3 * d3;
+      }
+      if (!ev) break;
+      const own = groupWeights(I, J, C, ev.start, ev.end);
+      const W = Float64Array.from(own);
+      if (ev.self >= 0) for (let b = 0; b < 4; b++) W[b] += self.weight[ev.self * 4 + b];
+      const cum = [c0, c1, c2, c3];
+      const r = [0, 1, 2, 3].map((b) => cum[b] + (W[b] + 1) / 2);
+      if (ev.self >= 0) for (let b = 0; b < 4; b++) self.rank[ev.self * 4 + b] = r[b];
+      const d0 = r[0] - m0, d1 = r[1] - m1, d2 = r[2] - m2, d3 = r[3] - m3;
+      for (let q = ev.start; q < ev.end; q++) { const o = slot[q] * 4; D[o] = d0; D[o + 1] = d1; D[o + 2] = d2; D[o + 3] = d3; }
+      yy0 += own[0] * d0 * d0; yy1 += own[1] * d1 * d1; yy2 += own[2] * d2 * d2; yy3 += own[3] * d3 * d3;
+      c0 += W[0]; c1 += W[1]; c2 += W[2]; c3 += W[3];
+      k = ev.end;
+    }
+    return Float64Array.of(yy0, yy1, yy2, yy3);
+  }
+
+  /**
+   * Σ w·(r_model − m)(r_human − m) over all pairs, bucket by bucket: within a bucket the human
+   * ranks read lie in one cache-sized range.
+   */
+  private correlateBuckets(layout: BucketLayout, C: Float64Array, m: Float64Array): Float64Array {
+    const D = this.scattered, H = this.rankH, hpos = layout.humanPos, I = layout.i, J = layout.j;
+    const P = hpos.length;
+    const m0 = m[0], m1 = m[1], m2 = m[2], m3 = m[3];
+    let xy0 = 0, xy1 = 0, xy2 = 0, xy3 = 0;
+    for (let t = 0; t < P; t++) {
+      const h = hpos[t] * 4, o = t * 4, bi = I[t] * 4, bj = J[t] * 4;
+      xy0 += C[bi] * C[bj] * D[o] * (H[h] - m0);
+      xy1 += C[bi + 1] * C[bj + 1] * D[o + 1] * (H[h + 1] - m1);
+      xy2 += C[bi + 2] * C[bj + 2] * D[o + 2] * (H[h + 2] - m2);
+      xy3 += C[bi + 3] * C[bj + 3] * D[o + 3] * (H[h + 3] - m3);
+    }
+    return Float64Array.of(xy0, xy1, xy2, xy3);
   }
 }
 
-/** Number of copy pairs at each self-distance value of p (0 under 'exclude'). */
-function selfWeights(p: PreparedRdm, c: Float64Array, convention: DuplicateConvention): Float64Array {
-  const w = new Float64Array(p.selfValues.length);
-  if (convention === 'exclude') return w;
-  for (let i = 0; i < c.length; i++) {
-    if (c[i] < 2) continue;
-    w[p.selfValues.indexOf(p.selfDistance[i])] += (c[i] * (c[i] - 1)) / 2;
+/**
+ * Pairs of a model RDM regrouped by the human sorted position they map to, in buckets small
+ * enough that a bucket's human ranks stay in cache. slot[k] = place of model sorted position
+ * k in that layout; humanPos, i, j = the human position and words of each place.
+ */
+interface BucketLayout { slot: Uint32Array; humanPos: Uint32Array; i: Index; j: Index }
+
+const BUCKET_PAIRS = 1 << 14;
+
+function bucketLayout(human: PreparedRdm, model: PreparedRdm): BucketLayout {
+  const n = human.n;
+  const P = pairCount(n);
+  const I = model.sortedI, J = model.sortedJ, pos = human.position;
+  const hp = new Uint32Array(P);
+  for (let k = 0; k < P; k++) { const i = I[k]; hp[k] = pos[rowOffset(i, n) + J[k] - i - 1]; }
+  const buckets = Math.ceil(P / BUCKET_PAIRS) || 1;
+  const start = new Uint32Array(buckets + 1);
+  for (let k = 0; k < P; k++) start[((hp[k] / BUCKET_PAIRS) | 0) + 1]++;
+  for (let b = 0; b < buckets; b++) start[b + 1] += start[b];
+  const slot = new Uint32Array(P);
+  const humanPos = new Uint32Array(P);
+  const Ctor = I instanceof Uint16Array ? Uint16Array : Uint32Array;
+  const i = new Ctor(P), j = new Ctor(P);
+  const fill = start.slice(0, buckets);
+  for (let k = 0; k < P; k++) {
+    const t = fill[(hp[k] / BUCKET_PAIRS) | 0]++;
+    slot[k] = t; humanPos[t] = hp[k]; i[t] = I[k]; j[t] = J[k];
   }
-  return w;
+  return { slot, humanPos, i, j };
+}
+
+/**
+ * Run the kernel over concatenated count vectors (iterations × n): ρ of every model per
+ * iteration, flat (iteration-major). `onBatch` reports progress.
+ */
+export function runIterations(kernel: BootstrapKernel, counts: Uint32Array, convention: DuplicateConvention, onBatch?: (done: number) => void): Float64Array {
+  const n = kernel.n;
+  const iters = counts.length / n;
+  const M = kernel.models.length;
+  const out = new Float64Array(iters * M);
+  for (let it = 0; it < iters; it += BATCH) {
+    const batch: Uint32Array[] = [];
+    for (let b = it; b < Math.min(iters, it + BATCH); b++) batch.push(counts.subarray(b * n, (b + 1) * n));
+    kernel.rhoBatch(batch, convention).forEach((rho, r) => out.set(rho, (it + r) * M));
+    onBatch?.(batch.length);
+  }
+  return out;
+}
+
+/** Weight of the pairs in sorted positions [a, e) for each resample of the batch. */
+function groupWeights(I: Index, J: Index, C: Float64Array, a: number, e: number): Float64Array {
+  const W = new Float64Array(4);
+  for (let q = a; q < e; q++) {
+    const bi = I[q] * 4, bj = J[q] * 4;
+    W[0] += C[bi] * C[bj]; W[1] += C[bi + 1] * C[bj + 1]; W[2] += C[bi + 2] * C[bj + 2]; W[3] += C[bi + 3] * C[bj + 3];
+  }
+  return W;
+}
+
+/**
+ * Where the walk must leave its fast path, in sorted order: tie groups of the RDM, and the
+ * insertion points of self-distance values (merged with the run of equal distances there).
+ * `self` is the index into p.selfValues, or −1.
+ */
+interface WalkEvent { start: number; end: number; self: number }
+const eventCache = new WeakMap<PreparedRdm, WalkEvent[]>();
+
+function walkEvents(p: PreparedRdm): WalkEvent[] {
+  const cached = eventCache.get(p);
+  if (cached) return cached;
+  const events: WalkEvent[] = [];
+  for (let t = 0; t < p.tieStart.length; t++) events.push({ start: p.tieStart[t], end: p.tieEnd[t], self: -1 });
+  for (let s = 0; s < p.selfValues.length; s++) {
+    const start = p.selfInsert[s], end = p.selfEqualEnd[s];
+    const existing = events.find((e) => e.start === start && end > start);
+    if (existing) existing.self = s;
+    else events.push({ start, end, self: s });
+  }
+  // A lone equal distance (run of one) at the insertion point is not a tie group: it was added above.
+  events.sort((a, b) => a.start - b.start || a.end - b.end);
+  eventCache.set(p, events);
+  return events;
 }

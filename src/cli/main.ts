@@ -4,6 +4,7 @@ import { smftVersion } from '../eval/provenance.js';
 import { registerData } from './commands/data.js';
 import { registerEvaluate } from './commands/evaluate.js';
 import { registerDemo } from './commands/demo.js';
+import { registerReport } from './commands/report.js';
 
 /** The smft command line: a thin layer over the library in src/. */
 const program = new Command();
@@ -18,5 +19,6 @@ program
 registerEvaluate(program);
 registerData(program);
 registerDemo(program);
+registerReport(program);
 
 await program.parseAsync(process.argv);

@@ -1,4 +1,4 @@
-import { BootstrapKernel, countsOf, type DuplicateConvention, type PreparedRdm } from '../../kernels/cpu/bootstrap.js';
+import { BootstrapKernel, BATCH, runIterations, type DuplicateConvention, type PreparedRdm } from '../../kernels/cpu/bootstrap.js';
 import type { BootstrapJob } from '../../kernels/cpu/bootstrap.worker.js';
 import { startKernelWorker } from '../../kernels/cpu/pool.js';
 import { Rng } from '../util/rng.js';
@@ -50,13 +50,10 @@ export async function bootstrapRsa(human: PreparedRdm, models: PreparedRdm[], op
   const progress = new Progress(`bootstrap ${opts.label}`, iters, 'iterations');
   const threads = Math.max(1, Math.min(opts.threads, iters));
   if (threads === 1) {
-    const kernel = new BootstrapKernel(human, models);
-    for (let it = 0; it < iters; it++) {
-      flat.set(kernel.rho(counts.subarray(it * n, (it + 1) * n), opts.convention), it * M);
-      progress.tick();
-    }
+    flat.set(runIterations(new BootstrapKernel(human, models), counts, opts.convention, (k) => progress.tick(k)));
   } else {
-    const per = Math.ceil(iters / threads);
+    // Whole batches per worker.
+    const per = Math.ceil(iters / threads / BATCH) * BATCH;
     await Promise.all(
       Array.from({ length: threads }, (_, w) => {
         const from = w * per;
