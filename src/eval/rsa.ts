@@ -4,6 +4,8 @@ import { condensedRdm, degenerateRows, pairCount, type Metric } from '../../kern
 import { prepareRdm, type DuplicateConvention, type PreparedRdm } from '../../kernels/cpu/bootstrap.js';
 import type { Dimension } from '../data/dimensions.js';
 import { bootstrapRsa } from './bootstrap.js';
+import { binnedRsa } from './rsa-large.js';
+import { log } from '../util/log.js';
 import { completeRows, submatrix } from './complete.js';
 import { correlationP } from './correlation.js';
 import { modelPairs } from './pairs.js';
@@ -22,7 +24,12 @@ export interface RsaOptions {
   threads: number;
   /** Use `threads` even for small RDMs (tests). */
   threadsExplicit?: boolean;
+  /** Above this many pairs, RSA uses binned ranks without storing RDMs (no bootstrap). */
+  exactPairLimit?: number;
 }
+
+/** Default limit of the exact path: 2^26 pairs (≈ 11 600 words, ~2.5 GB of working memory). */
+export const EXACT_PAIR_LIMIT = 2 ** 26;
 
 export interface SubsetRsa {
   rows: number[];
@@ -49,6 +56,7 @@ export async function subsetRsa(t: RatingTable, subset: string, dims: readonly D
   const n = rows.length;
   const P = pairCount(n);
   const models = modelsOf(t);
+  if (P > (opts.exactPairLimit ?? EXACT_PAIR_LIMIT)) return largeSubsetRsa(t, rows, dims, opts);
   const wantBoot = opts.bootstrap > 0 || !!opts.indices;
   // Worker threads pay off only for RDMs of some size.
   const threads = n < 200 && opts.threadsExplicit !== true ? 1 : opts.threads;
@@ -74,6 +82,18 @@ export async function subsetRsa(t: RatingTable, subset: string, dims: readonly D
   const samples: Record<string, Float64Array> = {};
   models.forEach((m, q) => { samples[m] = dist[q]; });
   return { rows, rsa, samples, bootstrap: summarise(models, rsa, samples) };
+}
+
+/** RSA of a subset too large for stored RDMs: binned ranks, computed in two streaming passes. */
+async function largeSubsetRsa(t: RatingTable, rows: number[], dims: readonly Dimension[], opts: RsaOptions): Promise<SubsetRsa> {
+  const n = rows.length, d = dims.length, P = pairCount(n);
+  const models = modelsOf(t);
+  if (opts.bootstrap > 0 || opts.indices) log.warn({ words: n }, `${n} words: RSA uses binned ranks and the bootstrap is skipped (above ${opts.exactPairLimit ?? EXACT_PAIR_LIMIT} pairs)`);
+  const Z = [HUMAN, ...models].map((s) => zscoreColumns(submatrix(t, s, rows, dims), n, d));
+  const rho = await binnedRsa(Z, n, d, { metric: opts.metric, fill: opts.fill, threads: opts.threads });
+  const rsa: Record<string, RsaEntry> = {};
+  models.forEach((m, q) => { rsa[m] = { rho: rho[q], p: correlationP(rho[q], P), n_words: n, n_pairs: P }; });
+  return { rows, rsa };
 }
 
 /** Per model: mean and 95% percentile interval; per pair: observed difference, CI and p. */

@@ -57,12 +57,18 @@ for (const metric of ['cosine', 'euclidean', 'correlation'] as Metric[]) {
           return prepareRdm(condensedRdm(X, n, d, metric, fill), n, self);
         });
         const kernel = new BootstrapKernel(prepared[0], prepared.slice(1));
-        for (let it = 0; it < 6; it++) {
-          const idx = Array.from({ length: n }, () => rng.int(n));
-          if (integer) idx[0] = idx[1] = idx[2] = 5; // copies of the degenerate word
-          const got = kernel.rho(countsOf(idx, n), conv);
-          const want = bruteForce(Xs, n, d, idx, metric, fill, conv);
-          for (let q = 0; q < want.length; q++) assert.ok(Math.abs(got[q] - want[q]) < 1e-12, `iteration ${it} model ${q}: ${got[q]} vs ${want[q]}`);
+        // Batches of 4 and a partial batch of 3, resamples of different shapes side by side.
+        for (const size of [4, 3, 1]) {
+          const idxs = Array.from({ length: size }, (_, r) => {
+            const idx = Array.from({ length: n }, () => rng.int(n));
+            if (integer && r % 2 === 0) idx[0] = idx[1] = idx[2] = 5; // copies of the degenerate word
+            return idx;
+          });
+          const got = kernel.rhoBatch(idxs.map((idx) => countsOf(idx, n)), conv);
+          idxs.forEach((idx, r) => {
+            const want = bruteForce(Xs, n, d, idx, metric, fill, conv);
+            for (let q = 0; q < want.length; q++) assert.ok(Math.abs(got[r][q] - want[q]) < 1e-12, `batch ${size} resample ${r} model ${q}: ${got[r][q]} vs ${want[q]}`);
+          });
         }
       });
     }

@@ -1,0 +1,39 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { condensedRdm } from '../../kernels/cpu/rdm.js';
+import { spearman } from '../../kernels/cpu/correlate.js';
+import { rowChunks } from '../../kernels/cpu/rsa-binned.js';
+import { binnedRsa } from '../../src/eval/rsa-large.js';
+import { zscoreColumns } from '../../src/eval/rdm.js';
+import { Rng } from '../../src/util/rng.js';
+
+function sources(n: number, d: number, seed: number): Float64Array[] {
+  const rng = new Rng(seed);
+  const base = Float64Array.from({ length: n * d }, () => rng.next() * 5);
+  return [0, 1, 2].map((s) => zscoreColumns(base.map((v) => (s === 0 ? v : v + rng.normal() * (s + 0.5))), n, d));
+}
+
+for (const metric of ['cosine', 'euclidean', 'correlation'] as const) {
+  test(`binned RSA agrees with exact RSA (${metric}) and converges with more bins`, async () => {
+    const n = 300, d = 6;
+    const Z = sources(n, d, 3);
+    const rdms = Z.map((z) => condensedRdm(z, n, d, metric, 2));
+    const exact = rdms.slice(1).map((r) => spearman(rdms[0], r));
+    const coarse = await binnedRsa(Z, n, d, { metric, fill: 2, bins: 1 << 10, threads: 1 });
+    const fine = await binnedRsa(Z, n, d, { metric, fill: 2, bins: 1 << 20, threads: 2 });
+    exact.forEach((e, q) => {
+      assert.ok(Math.abs(fine[q] - e) < 2e-5, `fine bins: ${fine[q]} vs exact ${e}`);
+      assert.ok(Math.abs(fine[q] - e) <= Math.abs(coarse[q] - e) + 1e-12, 'more bins must not be worse');
+    });
+  });
+}
+
+test('row chunks cover every row once with balanced pair counts', () => {
+  const n = 1000;
+  const chunks = rowChunks(n, 16);
+  assert.equal(chunks[0][0], 0);
+  assert.equal(chunks[chunks.length - 1][1], n);
+  for (let k = 1; k < chunks.length; k++) assert.equal(chunks[k][0], chunks[k - 1][1]);
+  const pairs = chunks.map(([a, b]) => { let s = 0; for (let i = a; i < b; i++) s += n - 1 - i; return s; });
+  assert.ok(Math.max(...pairs) < 1.2 * (n * (n - 1)) / 2 / 16 + n);
+});
