@@ -5,6 +5,7 @@ import { registerData } from './commands/data.js';
 import { registerEvaluate } from './commands/evaluate.js';
 import { registerDemo } from './commands/demo.js';
 import { registerReport } from './commands/report.js';
+import { registerSplit } from './commands/split.js';
 
 /** The smft command line: a thin layer over the library in src/. */
 const program = new Command();
@@ -20,5 +21,6 @@ registerEvaluate(program);
 registerData(program);
 registerDemo(program);
 registerReport(program);
+registerSplit(program);
 
 await program.parseAsync(process.argv);

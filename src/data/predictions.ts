@@ -4,7 +4,7 @@ import { log } from '../util/log.js';
 import { HUMAN, type RatingTable } from '../eval/table.js';
 import { columnRole, wordKey } from './columns.js';
 import { readCsv, readText, parseNumber, type CsvTable } from './csv.js';
-import { canonicalDimension, dimensionsFor, EN_DIMENSIONS, type Dimension, type Lang } from './dimensions.js';
+import { canonicalDimension, dimensionsFor, EN_DIMENSIONS, NL_DIMENSIONS, type Dimension, type Lang } from './dimensions.js';
 import type { Norms } from './norms.js';
 
 /**
@@ -15,6 +15,8 @@ interface Collected {
   words: Map<string, string>;
   ratings: Map<string, Map<Dimension, Map<string, number>>>;
   origin: Map<string, string>;
+  /** word key → where the word first occurs (file:line), for error messages. */
+  firstSeen: Map<string, string>;
 }
 
 export interface LoadPredictionsOptions {
@@ -24,11 +26,40 @@ export interface LoadPredictionsOptions {
   norms?: Norms;
   /** Words of the evaluation set in order (row k of an OpenAI batch file is word k). */
   evalWords?: string[];
+  /**
+   * custom_id → word, read from OpenAI batch *input* files (their prompts name the word).
+   * Without it, row k of an output file is taken to be word k of `evalWords` (logged).
+   */
+  batchWords?: Map<string, string>;
+}
+
+/**
+ * Map custom_id → word from OpenAI batch input files: each line's last user message holds
+ * the norming prompt, whose word stands in quotes after "concept is:" (or, failing that, is
+ * the last quoted string).
+ */
+export function readBatchInputWords(files: string[]): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const file of files) {
+    readText(file).split(/\r?\n/).forEach((text, k) => {
+      if (text.trim() === '') return;
+      let obj: { custom_id?: string; body?: { messages?: Array<{ role: string; content: unknown }> } };
+      try { obj = JSON.parse(text); } catch (e) { throw new SmftError(`not valid JSON (${(e as Error).message})`, at(file, k + 1)); }
+      const msgs = obj.body?.messages ?? [];
+      const user = [...msgs].reverse().find((m) => m.role === 'user');
+      const content = typeof user?.content === 'string' ? user.content : JSON.stringify(user?.content ?? '');
+      const m = content.match(/concept is:\s*["“]([^"”]+)["”]/i) ?? [...content.matchAll(/["“]([^"”]+)["”]/g)].pop();
+      if (!obj.custom_id || !m) throw new SmftError('cannot find custom_id and the quoted word in the request', at(file, k + 1));
+      out.set(obj.custom_id, m[1].trim());
+    });
+  }
+  return out;
 }
 
 function put(c: Collected, source: string, dim: Dimension, word: string, value: number, file: string, where: string): void {
   const key = wordKey(word);
   if (!c.words.has(key)) c.words.set(key, word.trim());
+  if (!c.firstSeen.has(key)) c.firstSeen.set(key, where);
   let byDim = c.ratings.get(source);
   if (!byDim) c.ratings.set(source, (byDim = new Map()));
   let byWord = byDim.get(dim);
@@ -50,6 +81,9 @@ function collectWide(t: CsvTable, c: Collected, lang: Lang | undefined): void {
   const wordCol = ['Word', 'word', 'WORD'].map((n) => t.col(n)).find((i) => i >= 0);
   if (wordCol === undefined) throw new SmftError(`no 'Word' column (columns: ${t.header.slice(0, 8).join(', ')}…)`, t.file);
   const roles = t.header.map(columnRole);
+  const modelIds = new Set(roles.flatMap((r) => (r.kind === 'model' ? [r.model] : [])));
+  const hasHuman = roles.some((r) => r.kind === 'human');
+  roles.forEach((role, j) => { if (role.kind === 'other') checkMisspelt(t, j, modelIds, hasHuman); });
   const modelLangs = new Set(roles.flatMap((r) => (r.kind === 'model' ? [langOf(r.dim)] : [])));
   if (modelLangs.size === 0) throw new SmftError("no model columns found (expected names like 'auditory_base' or 'Horen_nl_ft')", t.file);
   const fileLang = lang ?? (modelLangs.size === 1 ? [...modelLangs][0] : undefined);
@@ -95,11 +129,12 @@ function collectLong(t: CsvTable, c: Collected): void {
  * models: `<model>` (answer text parsed as a number) and `<model>_expected` (Σ k·p(k) over the
  * digit tokens 0–5 among the first token's top_logprobs, renormalised).
  */
-function collectJsonl(file: string, c: Collected, evalWords: string[] | undefined): void {
+function collectJsonl(file: string, c: Collected, evalWords: string[] | undefined, batchWords: Map<string, string> | undefined): void {
   const stem = basename(file, extname(file)).replace(/_test_results.*$/i, '').replace(/_results.*$/i, '');
   const role = columnRole(stem);
   if (role.kind !== 'model') throw new SmftError(`cannot tell dimension and model from the file name (expected '<dimension>_<model>_….jsonl', e.g. 'auditory_base_test_results.jsonl')`, file);
-  if (!evalWords) throw new SmftError('an OpenAI batch file needs the evaluation word list to map rows to words (use --eval-set)', file);
+  if (!evalWords && !batchWords) throw new SmftError('an OpenAI batch file needs its batch input file (--batch-input) or the evaluation word list (--eval-set) to map rows to words', file);
+  if (!batchWords) log.warn({ file }, `${basename(file)}: no --batch-input given; assuming row k is word k of the evaluation set`);
   const lines = readText(file).split(/\r?\n/);
   let unparsed = 0;
   lines.forEach((text, k) => {
@@ -108,13 +143,21 @@ function collectJsonl(file: string, c: Collected, evalWords: string[] | undefine
     try { obj = JSON.parse(text) as BatchLine; } catch (e) {
       throw new SmftError(`not valid JSON (${(e as Error).message})`, at(file, k + 1));
     }
-    const m = String(obj.custom_id ?? '').match(/(\d+)$/);
-    if (!m) throw new SmftError(`custom_id '${obj.custom_id}' does not end in a row number`, at(file, k + 1));
-    const row = Number(m[1]) - 1;
-    if (row < 0 || row >= evalWords.length) throw new SmftError(`custom_id row ${row + 1} is outside the evaluation set of ${evalWords.length} words`, at(file, k + 1));
+    const id = String(obj.custom_id ?? '');
+    let word: string;
+    if (batchWords) {
+      const w = batchWords.get(id);
+      if (w === undefined) throw new SmftError(`custom_id '${id}' is not in the batch input file(s)`, at(file, k + 1));
+      word = w;
+    } else {
+      const m = id.match(/(\d+)$/);
+      if (!m) throw new SmftError(`custom_id '${id}' does not end in a row number`, at(file, k + 1));
+      const row = Number(m[1]) - 1;
+      if (row < 0 || row >= evalWords!.length) throw new SmftError(`custom_id row ${row + 1} is outside the evaluation set of ${evalWords!.length} words`, at(file, k + 1));
+      word = evalWords![row];
+    }
     const choice = obj.response?.body?.choices?.[0];
     if (!choice) throw new SmftError('no response.body.choices[0] (failed request?)', at(file, k + 1));
-    const word = evalWords[row];
     const answer = Number(String(choice.message?.content ?? '').trim());
     if (!Number.isFinite(answer)) unparsed++;
     put(c, role.model, role.dim, word, Number.isFinite(answer) ? answer : NaN, file, at(file, k + 1));
@@ -138,6 +181,46 @@ export function expectedRating(top: Array<{ token: string; logprob: number }>): 
   return z > 0 ? s / z : NaN;
 }
 
+/** Dimension names and aliases a column may start with (lower case). */
+const DIM_NAMES = [...EN_DIMENSIONS, ...NL_DIMENSIONS, 'foot', 'hand'];
+
+function editDistance(a: string, b: string): number {
+  const d = Array.from({ length: a.length + 1 }, (_, i) => [i, ...new Array<number>(b.length).fill(0)]);
+  for (let j = 1; j <= b.length; j++) d[0][j] = j;
+  for (let i = 1; i <= a.length; i++) {
+    for (let j = 1; j <= b.length; j++) {
+      d[i][j] = Math.min(d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) d[i][j] = Math.min(d[i][j], d[i - 2][j - 2] + 1);
+    }
+  }
+  return d[a.length][b.length];
+}
+
+/**
+ * A column that is neither human nor model but whose name is a near miss of a dimension
+ * (`auditroy_base` beside `visual_base`, `Vissual.mean` beside other `.mean` columns) would
+ * otherwise be ignored silently: make it an error. Only columns that look like the file's
+ * other rating columns are checked (same model suffix, or `.mean` when there are human
+ * columns; anything when the file has no model column at all), so unrelated extra columns pass.
+ */
+function checkMisspelt(t: CsvTable, j: number, modelIds: Set<string>, hasHuman: boolean): void {
+  const name = t.header[j].trim();
+  const lower = name.toLowerCase();
+  const m = lower.match(/^([a-z]+)(?:(\.mean)|_([a-z0-9][a-z0-9_-]*))$/);
+  if (!m || m[1].length < 4) return;
+  const looksLikeRating = modelIds.size === 0 || (m[2] ? hasHuman : modelIds.has(m[3]));
+  if (!looksLikeRating) return;
+  const stem = m[1];
+  let best = '', bestD = Infinity;
+  for (const d of DIM_NAMES) {
+    const e = editDistance(stem, d);
+    if (e < bestD) { bestD = e; best = d; }
+  }
+  if (bestD > 0 && bestD <= (stem.length >= 6 ? 2 : 1)) {
+    throw new SmftError(`'${name.slice(0, stem.length)}' is not a dimension (did you mean '${best}'?)`, at(t.file, 1, name));
+  }
+}
+
 function langOf(dim: Dimension): Lang {
   return (EN_DIMENSIONS as readonly string[]).includes(dim) ? 'en' : 'nl';
 }
@@ -149,12 +232,13 @@ function langOf(dim: Dimension): Lang {
  */
 export function loadPredictions(files: string[], opts: LoadPredictionsOptions = {}): RatingTable {
   if (files.length === 0) throw new SmftError('no predictions file given');
-  const c: Collected = { words: new Map(), ratings: new Map(), origin: new Map() };
+  const c: Collected = { words: new Map(), ratings: new Map(), origin: new Map(), firstSeen: new Map() };
   for (const file of files) {
-    if (extname(file).toLowerCase() === '.jsonl') { collectJsonl(file, c, opts.evalWords); continue; }
+    if (extname(file).toLowerCase() === '.jsonl') { collectJsonl(file, c, opts.evalWords, opts.batchWords); continue; }
     const t = readCsv(file);
     const lower = t.header.map((h) => h.toLowerCase());
-    if (['word', 'dimension', 'model', 'rating'].every((n) => lower.includes(n))) collectLong(t, c);
+    const longish = ['dimension', 'model', 'rating'].filter((n) => lower.includes(n)).length >= 2 && !t.header.some((h) => columnRole(h).kind === 'model');
+    if (['word', 'dimension', 'model', 'rating'].every((n) => lower.includes(n)) || longish) collectLong(t, c);
     else collectWide(t, c, opts.lang);
   }
   const models = [...c.ratings.keys()].filter((s) => s !== HUMAN);
@@ -177,7 +261,8 @@ export function loadPredictions(files: string[], opts: LoadPredictionsOptions = 
     if (!opts.norms) throw new SmftError('the predictions carry no human ratings; give the norms (--norms FILE) or include a human column/rows');
     const unknown = keys.filter((k) => !opts.norms!.index.has(k));
     if (unknown.length) {
-      throw new SmftError(`${unknown.length} of ${keys.length} predicted word(s) are not in the norms ${opts.norms.file} (e.g. ${unknown.slice(0, 5).map((k) => c.words.get(k)).join(', ')})`);
+      const where = c.firstSeen.get(unknown[0])!.replace(/ \(column .*\)$/, '');
+      throw new SmftError(`word '${c.words.get(unknown[0])}' is not in the norms ${opts.norms.file}; ${unknown.length} of ${keys.length} predicted word(s) are not (e.g. ${unknown.slice(0, 5).map((k) => c.words.get(k)).join(', ')})`, where);
     }
     for (const d of dims) {
       const j = opts.norms.dimensions.indexOf(d);

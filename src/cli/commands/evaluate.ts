@@ -4,7 +4,7 @@ import type { Command } from 'commander';
 import { resolveDataDir } from '../../data/datadir.js';
 import type { Lang } from '../../data/dimensions.js';
 import { loadNorms } from '../../data/norms.js';
-import { loadPredictions } from '../../data/predictions.js';
+import { loadPredictions, readBatchInputWords } from '../../data/predictions.js';
 import { PAPER_FILES } from '../../data/sources.js';
 import { evaluate } from '../../eval/evaluate.js';
 import { provenance } from '../../eval/provenance.js';
@@ -28,6 +28,7 @@ interface EvaluateFlags {
   evalSet: string;
   dataDir?: string;
   bootstrapIndices?: string;
+  batchInput?: string[];
   out: string;
 }
 
@@ -55,17 +56,19 @@ export function registerEvaluate(program: Command): void {
     .option('--threads <n>', 'worker threads (default: all cores)', intOption('threads', 1))
     .option('--norms <file>', 'human norms when the predictions carry none (Lancaster/Dutch CSV, TSV or XLSX)')
     .option('--eval-set <set>', "evaluation words: 'paper' or a file (maps OpenAI batch rows to words; default norms)", 'paper')
+    .option('--batch-input <file>', 'OpenAI batch input .jsonl (maps custom_id to the word in its prompt); repeatable', collect)
     .option('--data-dir <dir>', 'data directory (default: SMFT_DATA_DIR or ./data)')
     .action(action(async (f: EvaluateFlags) => {
       const dataDir = resolveDataDir(f.dataDir);
       const files = f.predictions.map((p) => resolve(p));
-      const needsEvalSet = files.some((p) => p.endsWith('.jsonl'));
+      const batchWords = f.batchInput ? readBatchInputWords(f.batchInput.map((p) => resolve(p))) : undefined;
+      const needsEvalSet = !batchWords && files.some((p) => p.endsWith('.jsonl'));
       let lang = f.lang;
       let evalWords: string[] | undefined;
       const dataFiles: string[] = [];
       let table;
       try {
-        table = loadPredictions(files, { lang });
+        table = loadPredictions(files, { lang, batchWords });
       } catch (e) {
         // Predictions without human ratings, or batch files: bring in the norms / eval set.
         if (!(e instanceof SmftError) || !/no human ratings|evaluation word list/.test(e.message)) throw e;
@@ -78,7 +81,7 @@ export function registerEvaluate(program: Command): void {
           evalWords = (await loadNorms(evalFile, lang)).words;
           if (!dataFiles.includes(evalFile)) dataFiles.push(evalFile);
         }
-        table = loadPredictions(files, { lang, norms, evalWords });
+        table = loadPredictions(files, { lang, norms, evalWords, batchWords });
       }
       const indices = f.bootstrapIndices ? readJsonFile<Record<string, number[][]>>(f.bootstrapIndices) : undefined;
       log.info({ words: table.words.length, models: table.sources.slice(1), dimensions: table.dimensions.length, lang: table.lang }, 'evaluating');
@@ -94,12 +97,13 @@ export function registerEvaluate(program: Command): void {
 export function printSummary(r: import('../../eval/results.js').EvaluationResults): void {
   const models = r.models;
   const pad = (s: string, n: number) => s.padEnd(n);
-  const lines = [`${pad('RSA ρ', 12)}${models.map((m) => pad(m, 12)).join('')}`];
+  const w = Math.max(12, ...models.map((m) => m.length + 2));
+  const lines = [`${pad('RSA ρ', 12)}${models.map((m) => pad(m, w)).join('')}`];
   for (const [subset, byModel] of Object.entries(r.rsa)) {
-    lines.push(`${pad(subset, 12)}${models.map((m) => pad(byModel[m]?.rho.toFixed(3) ?? '', 12)).join('')}`);
+    lines.push(`${pad(subset, 12)}${models.map((m) => pad(byModel[m]?.rho.toFixed(3) ?? '', w)).join('')}`);
   }
   const dims = Object.keys(r.dimensions);
   const meanRho = (m: string) => dims.reduce((s, d) => s + r.dimensions[d][m].rho, 0) / dims.length;
-  lines.push(`${pad('mean dim ρ', 12)}${models.map((m) => pad(meanRho(m).toFixed(3), 12)).join('')}`);
+  lines.push(`${pad('mean dim ρ', 12)}${models.map((m) => pad(meanRho(m).toFixed(3), w)).join('')}`);
   process.stdout.write(lines.join('\n') + '\n');
 }
