@@ -10,7 +10,9 @@ export function startKernelWorker(name: string): Worker {
   const url = new URL(`./${name}${ts ? '.ts' : '.js'}`, import.meta.url);
   if (!ts) return new Worker(url);
   // Sources run under tsx: register its loader inside the worker before importing the module.
-  const boot = `import('tsx/esm/api').then((m) => { m.register(); return import(${JSON.stringify(url.href)}); })`;
+  // tsx is resolved from this module, not from the working directory.
+  const tsx = import.meta.resolve('tsx/esm/api');
+  const boot = `import(${JSON.stringify(tsx)}).then((m) => { m.register(); return import(${JSON.stringify(url.href)}); })`;
   return new Worker(boot, { eval: true });
 }
 

@@ -125,7 +125,7 @@ function getState(): Promise<GpuState | null> {
   return statePromise;
 }
 
-/** The adapter smft would use (after the software check), or null with the reason logged nowhere. */
+/** The adapter smft would use (after the software check), or null (then see webGpuUnavailableReason()). */
 export async function probeAdapter(): Promise<AdapterSummary | null> {
   return (await getState())?.summary ?? null;
 }
@@ -157,6 +157,7 @@ export function registerWebGpu(): Promise<boolean> {
       const wg = (await import('@tensorflow/tfjs-backend-webgpu')) as unknown as {
         WebGPUBackend: new (device: GPUDevice, info?: GPUAdapterInfo) => unknown;
       };
+      patchReadSync(wg.WebGPUBackend as unknown as { prototype: Record<string, unknown> });
       if (!tf.findBackendFactory('webgpu')) {
         // Registered again after releaseWebGpu(): the module's side effect ran only once.
         tf.registerBackend('webgpu', async () => {
@@ -198,6 +199,31 @@ export function registerWebGpu(): Promise<boolean> {
     return true;
   })();
   return registerPromise;
+}
+
+/** What dataSync()/arraySync() on a GPU-resident tensor of the webgpu backend throws in Node. */
+export const READ_SYNC_MESSAGE =
+  'the webgpu backend cannot read GPU tensors synchronously in Node (dataSync/arraySync/bufferSync need ' +
+  'OffscreenCanvas, which Node lacks): use `await tensor.data()` / `await tensor.array()`';
+
+/**
+ * tfjs-backend-webgpu reads synchronously through OffscreenCanvas (browser only); in Node that
+ * fails with a bare ReferenceError deep inside TF.js. Replace it with a message that says what
+ * to do. Values still on the CPU (uploaded, not yet computed on) are read as before.
+ */
+function patchReadSync(backend: { prototype: Record<string, unknown> }): void {
+  const proto = backend.prototype;
+  if (typeof (globalThis as { OffscreenCanvas?: unknown }).OffscreenCanvas !== 'undefined' || proto.__smftReadSync) return;
+  const orig = proto.readSync as (this: unknown, dataId: unknown) => unknown;
+  proto.readSync = function readSync(this: unknown, dataId: unknown): unknown {
+    try {
+      return orig.call(this, dataId);
+    } catch (e) {
+      if (e instanceof ReferenceError && /OffscreenCanvas/.test(e.message)) throw new Error(READ_SYNC_MESSAGE);
+      throw e;
+    }
+  };
+  proto.__smftReadSync = true;
 }
 
 /**

@@ -42,8 +42,9 @@ async function tryBackend(b: BackendName): Promise<boolean> {
       return tf.setBackend('tensorflow');
     }
     case 'webgpu': {
-      const { registerWebGpu } = await import('../../kernels/webgpu/device.js');
-      if (!(await registerWebGpu())) return false;
+      // Dawn (Vulkan) adapter check; without one registerWebGpu() logs one line saying why.
+      const { registerWebGpu, webGpuUnavailableReason } = await import('../../kernels/webgpu/device.js');
+      if (!(await registerWebGpu())) throw new Error(webGpuUnavailableReason() || 'no WebGPU adapter');
       return tf.setBackend('webgpu');
     }
     default:
