@@ -78,3 +78,22 @@ export async function bootstrapRsa(human: PreparedRdm, models: PreparedRdm[], op
   }
   return Array.from({ length: M }, (_, q) => Float64Array.from({ length: iters }, (_, it) => flat[it * M + q]));
 }
+
+/**
+ * The same bootstrap on the GPU (kernels/webgpu): the RDMs (human first) are uploaded once and
+ * the resamples' ρ computed there from the same count vectors. f32 on the device: ρ agrees
+ * with the CPU kernels to ~1e-6.
+ */
+export async function bootstrapRsaGpu(rdms: Array<{ rdm: Float64Array; self: Float64Array }>, n: number, opts: BootstrapOptions): Promise<Float64Array[]> {
+  const { GpuRsaBootstrap } = await import('../../kernels/webgpu/index.js');
+  const counts = resampleCounts(n, opts);
+  const iters = counts.length / n;
+  const gpu = await GpuRsaBootstrap.create(n, rdms.map((r) => r.rdm), { selfDistances: rdms.map((r) => r.self), convention: opts.convention });
+  try {
+    const flat = await gpu.spearmanFromCounts(counts, iters);
+    const M = rdms.length - 1;
+    return Array.from({ length: M }, (_, q) => Float64Array.from({ length: iters }, (_, it) => flat[it * M + q]));
+  } finally {
+    gpu.destroy();
+  }
+}

@@ -3,6 +3,8 @@ import type { Metric } from '../../kernels/cpu/rdm.js';
 import { defaultThreads } from '../../kernels/cpu/pool.js';
 import { subsetsFor } from '../data/dimensions.js';
 import { log } from '../util/log.js';
+import { SmftError } from '../util/errors.js';
+import { completeRows } from './complete.js';
 import { dimensionwise } from './dimensionwise.js';
 import type { EvaluationResults } from './results.js';
 import { subsetRsa } from './rsa.js';
@@ -20,6 +22,8 @@ export interface EvaluateOptions {
   indices?: Record<string, number[][]>;
   duplicates?: DuplicateConvention;
   threads?: number;
+  /** Run the bootstrap on 'webgpu' (needs an adapter) instead of the CPU kernels. */
+  device?: 'cpu' | 'webgpu';
 }
 
 /** Everything an evaluation computes: results.json plus the per-word and per-iteration detail. */
@@ -38,10 +42,11 @@ export interface Evaluation {
 export async function evaluate(t: RatingTable, options: EvaluateOptions = {}): Promise<Evaluation> {
   const opts = {
     metric: options.metric ?? 'cosine', fill: options.fill ?? 2.0, bootstrap: options.bootstrap ?? 200,
-    seed: options.seed ?? 1, duplicates: options.duplicates ?? 'keep', threads: options.threads ?? defaultThreads(), threadsExplicit: options.threads !== undefined,
+    seed: options.seed ?? 1, duplicates: options.duplicates ?? 'keep', threads: options.threads ?? defaultThreads(), threadsExplicit: options.threads !== undefined, device: options.device ?? 'cpu',
   } as const;
   const models = modelsOf(t);
-  if (models.length === 0) throw new Error('evaluate: the table has no model ratings');
+  if (models.length === 0) throw new SmftError('the predictions have no model ratings');
+  if (t.words.length < 3) throw new SmftError(`only ${t.words.length} word(s): correlations need at least 3`);
   const timings: Record<string, number> = {};
   let t0 = performance.now();
   const { dimensions, steiger } = dimensionwise(t);
@@ -57,7 +62,14 @@ export async function evaluate(t: RatingTable, options: EvaluateOptions = {}): P
   const samples: Record<string, Record<string, Float64Array>> = {};
   const words: Record<string, WordwiseSubset> = {};
   for (const [subset, dims] of Object.entries(subsetsFor(t.lang))) {
-    if (!dims.every((d) => t.dimensions.includes(d))) continue;
+    if (!dims.every((d) => t.dimensions.includes(d))) {
+      log.info({ subset }, `${subset}: not every dimension of the subset is rated; no RSA for it`);
+      continue;
+    }
+    if (completeRows(t, dims).length < 3) {
+      log.warn({ subset }, `${subset}: fewer than 3 words rated on every dimension; no RSA for it`);
+      continue;
+    }
     t0 = performance.now();
     const indices = options.indices?.[subset];
     if (options.indices && !indices) throw new Error(`bootstrap indices: no entry for subset '${subset}'`);

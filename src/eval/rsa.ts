@@ -3,7 +3,7 @@ import { averageRanks, sortVector } from '../../kernels/cpu/ranks.js';
 import { condensedRdm, degenerateRows, pairCount, type Metric } from '../../kernels/cpu/rdm.js';
 import { prepareRdm, type DuplicateConvention, type PreparedRdm } from '../../kernels/cpu/bootstrap.js';
 import type { Dimension } from '../data/dimensions.js';
-import { bootstrapRsa } from './bootstrap.js';
+import { bootstrapRsa, bootstrapRsaGpu } from './bootstrap.js';
 import { binnedRsa } from './rsa-large.js';
 import { log } from '../util/log.js';
 import { completeRows, submatrix } from './complete.js';
@@ -26,6 +26,8 @@ export interface RsaOptions {
   threadsExplicit?: boolean;
   /** Above this many pairs, RSA uses binned ranks without storing RDMs (no bootstrap). */
   exactPairLimit?: number;
+  /** Where the bootstrap runs: CPU kernels (default) or WebGPU (kernels/webgpu, f32 ranks). */
+  device?: 'cpu' | 'webgpu';
 }
 
 /** Default limit of the exact path: 2^26 pairs (≈ 11 600 words, ~2.5 GB of working memory). */
@@ -61,6 +63,7 @@ export async function subsetRsa(t: RatingTable, subset: string, dims: readonly D
   // Worker threads pay off only for RDMs of some size.
   const threads = n < 200 && opts.threadsExplicit !== true ? 1 : opts.threads;
   const prepared = new Map<string, PreparedRdm>();
+  const raw: Array<{ rdm: Float64Array; self: Float64Array }> = [];
   let humanRanks: Float64Array | undefined;
   let humanRdm: Float64Array | undefined;
   const rsa: Record<string, RsaEntry> = {};
@@ -72,13 +75,17 @@ export async function subsetRsa(t: RatingTable, subset: string, dims: readonly D
       const rho = spearman(humanRdm!, rdm, humanRanks, ranks);
       rsa[source] = { rho, p: correlationP(rho, P), n_words: n, n_pairs: P };
     }
-    if (wantBoot) prepared.set(source, prepareRdm(rdm, n, self, sorted, threads > 1));
+    if (wantBoot && opts.device === 'webgpu') raw.push({ rdm, self });
+    else if (wantBoot) prepared.set(source, prepareRdm(rdm, n, self, sorted, threads > 1));
   }
   if (!wantBoot) return { rows, rsa };
-  const dist = await bootstrapRsa(prepared.get(HUMAN)!, models.map((m) => prepared.get(m)!), {
+  const bootOpts = {
     iterations: opts.bootstrap, seed: subsetSeed(opts.seed, subset), indices: opts.indices,
     convention: opts.duplicates, threads, label: subset,
-  });
+  };
+  const dist = opts.device === 'webgpu'
+    ? await bootstrapRsaGpu(raw, n, bootOpts)
+    : await bootstrapRsa(prepared.get(HUMAN)!, models.map((m) => prepared.get(m)!), bootOpts);
   const samples: Record<string, Float64Array> = {};
   models.forEach((m, q) => { samples[m] = dist[q]; });
   return { rows, rsa, samples, bootstrap: summarise(models, rsa, samples) };

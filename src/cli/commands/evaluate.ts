@@ -29,6 +29,7 @@ interface EvaluateFlags {
   dataDir?: string;
   bootstrapIndices?: string;
   batchInput?: string[];
+  device: 'cpu' | 'webgpu';
   out: string;
 }
 
@@ -54,6 +55,7 @@ export function registerEvaluate(program: Command): void {
     .option('--duplicates <mode>', 'copies of a word in a resample: keep (paper) or exclude (rsatoolbox)', choiceOption('duplicates', ['keep', 'exclude'] as const), 'keep')
     .option('--bootstrap-indices <file>', 'JSON {subset: [[row indices], …]} of explicit resamples')
     .option('--threads <n>', 'worker threads (default: all cores)', intOption('threads', 1))
+    .option('--device <device>', 'bootstrap on cpu kernels or webgpu (Dawn; needs a GPU adapter)', choiceOption('device', ['cpu', 'webgpu'] as const), 'cpu')
     .option('--norms <file>', 'human norms when the predictions carry none (Lancaster/Dutch CSV, TSV or XLSX)')
     .option('--eval-set <set>', "evaluation words: 'paper' or a file (maps OpenAI batch rows to words; default norms)", 'paper')
     .option('--batch-input <file>', 'OpenAI batch input .jsonl (maps custom_id to the word in its prompt); repeatable', collect)
@@ -85,7 +87,7 @@ export function registerEvaluate(program: Command): void {
       }
       const indices = f.bootstrapIndices ? readJsonFile<Record<string, number[][]>>(f.bootstrapIndices) : undefined;
       log.info({ words: table.words.length, models: table.sources.slice(1), dimensions: table.dimensions.length, lang: table.lang }, 'evaluating');
-      const ev = await evaluate(table, { metric: f.metric, fill: f.fill, bootstrap: f.bootstrap, seed: f.seed, duplicates: f.duplicates, threads: f.threads, indices });
+      const ev = await evaluate(table, { metric: f.metric, fill: f.fill, bootstrap: f.bootstrap, seed: f.seed, duplicates: f.duplicates, threads: f.threads, indices, device: f.device });
       const prov = await provenance({ seed: f.seed, dataFiles, predictions: files });
       await writeEvaluation(resolve(f.out), ev, prov);
       printSummary(ev.results);
