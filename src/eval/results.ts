@@ -34,6 +34,8 @@ export interface EvaluationResults {
   wordwise_ttest: Record<string, Record<string, TTestEntry>>;
   wordwise_intermodel: Record<string, Record<string, number>>;
   dropped?: Record<string, number>;
+  /** Layer-wise RSA of hidden states (smft evaluate --representations). */
+  layers?: Record<string, Array<{ layer: number; pooling: string; rho: number }>>;
   timings?: Record<string, number>;
   provenance?: Provenance;
 }

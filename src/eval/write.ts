@@ -22,10 +22,11 @@ function fmt(v: unknown): unknown {
  * Write an evaluation to `dir` atomically: results.json, the tables as CSV, and the per-word /
  * per-iteration detail that reports draw from.
  */
-export async function writeEvaluation(dir: string, ev: Evaluation, provenance?: Provenance): Promise<void> {
+export async function writeEvaluation(dir: string, ev: Evaluation, provenance?: Provenance, extra: Record<string, string> = {}): Promise<void> {
   const r = { ...ev.results, ...(provenance ? { provenance } : {}) };
   const t = ev.table;
   await writeDirAtomic(dir, (tmp) => {
+    for (const [name, text] of Object.entries(extra)) writeFileSync(join(tmp, name), text);
     writeFileSync(join(tmp, 'results.json'), toJson(r));
     const ratings: Array<Record<string, unknown>> = [];
     for (const s of t.sources) {
@@ -64,4 +65,9 @@ export async function writeEvaluation(dir: string, ev: Evaluation, provenance?: 
       writeFileSync(join(tmp, 'bootstrap.csv'), csv(boot, ['subset', 'iteration', 'model', 'rho']));
     }
   });
+}
+
+/** Layer-wise RSA as CSV (subset, pooling, layer, rho). */
+export function layersCsv(layers: Record<string, Array<{ layer: number; pooling: string; rho: number }>>): string {
+  return csv(Object.entries(layers).flatMap(([subset, rows]) => rows.map((r) => ({ subset, ...r }))), ['subset', 'pooling', 'layer', 'rho']);
 }

@@ -8,7 +8,11 @@ import { loadPredictions, readBatchInputWords } from '../../data/predictions.js'
 import { PAPER_FILES } from '../../data/sources.js';
 import { evaluate } from '../../eval/evaluate.js';
 import { provenance } from '../../eval/provenance.js';
-import { writeEvaluation } from '../../eval/write.js';
+import { layersCsv, toJson, writeEvaluation } from '../../eval/write.js';
+import { layerwiseRsa, type LayerRsa } from '../../eval/representations.js';
+import { loadEmbeddings } from '../../lm/embed.js';
+import { writeDirAtomic } from '../../util/atomic.js';
+import { writeFileSync } from 'node:fs';
 import { SmftError } from '../../util/errors.js';
 import { log } from '../../util/log.js';
 import { readJsonFile } from '../../util/json.js';
@@ -16,7 +20,8 @@ import { action, choiceOption, collect, intOption, numberOption } from '../run.j
 import { METRICS, type Metric } from '../../../kernels/cpu/rdm.js';
 
 interface EvaluateFlags {
-  predictions: string[];
+  predictions?: string[];
+  representations?: string;
   lang?: Lang;
   metric: Metric;
   fill: number;
@@ -45,7 +50,8 @@ export function registerEvaluate(program: Command): void {
   program
     .command('evaluate')
     .description('RSA, dimension-wise correlations, bootstrap and word-wise analysis of model ratings against human norms')
-    .requiredOption('-p, --predictions <file>', 'predictions: wide CSV, long CSV (word,dimension,model,rating) or OpenAI batch .jsonl; repeat to merge', collect)
+    .option('-p, --predictions <file>', 'predictions: wide CSV, long CSV (word,dimension,model,rating) or OpenAI batch .jsonl; repeat to merge', collect)
+    .option('--representations <file>', 'hidden states from smft embed (.safetensors): layer-wise RSA against the human RDM')
     .requiredOption('-o, --out <dir>', 'output folder (results.json + CSV tables), written atomically')
     .option('--lang <lang>', 'en or nl (default: inferred from the dimensions)', choiceOption('lang', ['en', 'nl'] as const))
     .option('--metric <metric>', 'RDM distance', choiceOption('metric', METRICS), 'cosine')
@@ -61,7 +67,9 @@ export function registerEvaluate(program: Command): void {
     .option('--batch-input <file>', 'OpenAI batch input .jsonl (maps custom_id to the word in its prompt); repeatable', collect)
     .option('--data-dir <dir>', 'data directory (default: SMFT_DATA_DIR or ./data)')
     .action(action(async (f: EvaluateFlags) => {
+      if (!f.predictions && !f.representations) throw new SmftError('give --predictions FILE and/or --representations FILE');
       const dataDir = resolveDataDir(f.dataDir);
+      if (!f.predictions) return evaluateRepresentations(f, dataDir);
       const files = f.predictions.map((p) => resolve(p));
       const batchWords = f.batchInput ? readBatchInputWords(f.batchInput.map((p) => resolve(p))) : undefined;
       const needsEvalSet = !batchWords && files.some((p) => p.endsWith('.jsonl'));
@@ -89,7 +97,13 @@ export function registerEvaluate(program: Command): void {
       log.info({ words: table.words.length, models: table.sources.slice(1), dimensions: table.dimensions.length, lang: table.lang }, 'evaluating');
       const ev = await evaluate(table, { metric: f.metric, fill: f.fill, bootstrap: f.bootstrap, seed: f.seed, duplicates: f.duplicates, threads: f.threads, indices, device: f.device });
       const prov = await provenance({ seed: f.seed, dataFiles, predictions: files });
-      await writeEvaluation(resolve(f.out), ev, prov);
+      const extra: Record<string, string> = {};
+      if (f.representations) {
+        const layers = await representationLayers(f, dataDir, table.lang);
+        ev.results.layers = layers;
+        extra['layers.csv'] = layersCsv(layers);
+      }
+      await writeEvaluation(resolve(f.out), ev, prov, extra);
       printSummary(ev.results);
       log.info({ out: resolve(f.out) }, 'results written');
     }));
@@ -108,4 +122,27 @@ export function printSummary(r: import('../../eval/results.js').EvaluationResult
   const meanRho = (m: string) => dims.reduce((s, d) => s + r.dimensions[d][m].rho, 0) / dims.length;
   lines.push(`${pad('mean dim ρ', 12)}${models.map((m) => pad(meanRho(m).toFixed(3), w)).join('')}`);
   process.stdout.write(lines.join('\n') + '\n');
+}
+
+/** Layer-wise RSA of an embeddings file against the norms of its words. */
+async function representationLayers(f: EvaluateFlags, dataDir: string, lang: Lang): Promise<Record<string, LayerRsa[]>> {
+  const file = resolve(f.representations!);
+  const e = loadEmbeddings(file);
+  const norms = await loadNorms(f.norms ? resolve(f.norms) : evalSetFile(f.evalSet, lang, dataDir), lang);
+  return layerwiseRsa({ words: e.words, layers: e.layers, hidden: e.hidden, pooled: { last: e.last, mean: e.mean }, model: e.model }, norms, lang, { metric: f.metric, fill: f.fill });
+}
+
+/** `smft evaluate --representations FILE` alone: results.json with the layer curve, layers.csv. */
+async function evaluateRepresentations(f: EvaluateFlags, dataDir: string): Promise<void> {
+  const lang = f.lang ?? 'en';
+  const layers = await representationLayers(f, dataDir, lang);
+  const prov = await provenance({ seed: f.seed, dataFiles: [], predictions: [resolve(f.representations!)] });
+  await writeDirAtomic(resolve(f.out), (tmp) => {
+    writeFileSync(`${tmp}/results.json`, toJson({ lang, metric: f.metric, layers, provenance: prov }));
+    writeFileSync(`${tmp}/layers.csv`, layersCsv(layers));
+  });
+  for (const [subset, rows] of Object.entries(layers)) {
+    const best = rows.reduce((a, b) => (b.rho > a.rho ? b : a));
+    process.stdout.write(`${subset}: best layer ${best.layer} (${best.pooling}) ρ = ${best.rho.toFixed(3)}\n`);
+  }
 }
