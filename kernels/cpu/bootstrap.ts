@@ -121,8 +121,8 @@ function selfGroups(p: PreparedRdm, C: Float64Array, convention: DuplicateConven
 export class BootstrapKernel {
   readonly n: number;
   private readonly rankH: Float32Array | Float64Array;
-  /** Model centred ranks, scattered into buckets of human positions (scratch, reused). */
-  private readonly scattered: Float32Array | Float64Array;
+  /** Model weight × centred rank, scattered into buckets of human positions (scratch, reused). */
+  private readonly scattered: Float64Array;
   private readonly layouts: BucketLayout[];
 
   constructor(readonly human: PreparedRdm, readonly models: PreparedRdm[]) {
@@ -132,7 +132,7 @@ export class BootstrapKernel {
     // Ranks are half-integers ≤ P; float32 holds them exactly while 2·P < 2^24.
     const exact32 = 2 * P < 2 ** 24;
     this.rankH = exact32 ? new Float32Array(P * BATCH) : new Float64Array(P * BATCH);
-    this.scattered = exact32 ? new Float32Array(P * BATCH) : new Float64Array(P * BATCH);
+    this.scattered = new Float64Array(P * BATCH);
     this.layouts = models.map((m) => bucketLayout(human, m));
   }
 
@@ -166,7 +166,7 @@ export class BootstrapKernel {
     this.models.forEach((model, q) => {
       const selfM = selfGroups(model, C, convention);
       const syy = this.modelWalk(model, this.layouts[q], C, m, selfM);
-      const sxy = this.correlateBuckets(this.layouts[q], C, m);
+      const sxy = this.correlateBuckets(this.layouts[q], m);
       const diag = this.diagonal(C, m, selfH, this.human, selfM, model, convention);
       for (let r = 0; r < R; r++) {
         const xy = sxy[r] + diag.xy[r], yy = syy[r] + diag.yy[r];
@@ -203,11 +203,12 @@ export class BootstrapKernel {
     let c0 = 0, c1 = 0, c2 = 0, c3 = 0;
     let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
     const m0 = m[0], m1 = m[1], m2 = m[2], m3 = m[3];
-    const events = walkEvents(p);
+    const ev = walkEvents(p);
+    const E = ev.start.length;
+    const sw = self.weight, sr = self.rank;
     let k = 0;
-    for (let e = 0; e <= events.length; e++) {
-      const ev = events[e];
-      const stop = ev ? ev.start : P;
+    for (let e = 0; e <= E; e++) {
+      const stop = e < E ? ev.start[e] : P;
       for (; k < stop; k++) {
         const bi = I[k] * 4, bj = J[k] * 4, o = k * 4;
         const w0 = C[bi] * C[bj], w1 = C[bi + 1] * C[bj + 1], w2 = C[bi + 2] * C[bj + 2], w3 = C[bi + 3] * C[bj + 3];
@@ -217,17 +218,22 @@ export class BootstrapKernel {
         const a0 = r0 - m0, a1 = r1 - m1, a2 = r2 - m2, a3 = r3 - m3;
         s0 += w0 * a0 * a0; s1 += w1 * a1 * a1; s2 += w2 * a2 * a2; s3 += w3 * a3 * a3;
       }
-      if (!ev) break;
-      const W = groupWeights(I, J, C, ev.start, ev.end);
-      if (ev.self >= 0) for (let b = 0; b < 4; b++) W[b] += self.weight[ev.self * 4 + b];
-      const cum = [c0, c1, c2, c3];
-      const r = [0, 1, 2, 3].map((b) => cum[b] + (W[b] + 1) / 2);
-      if (ev.self >= 0) for (let b = 0; b < 4; b++) self.rank[ev.self * 4 + b] = r[b];
-      for (let q = ev.start; q < ev.end; q++) { const o = q * 4; out[o] = r[0]; out[o + 1] = r[1]; out[o + 2] = r[2]; out[o + 3] = r[3]; }
-      const own = groupWeights(I, J, C, ev.start, ev.end);
-      s0 += own[0] * (r[0] - m0) ** 2; s1 += own[1] * (r[1] - m1) ** 2; s2 += own[2] * (r[2] - m2) ** 2; s3 += own[3] * (r[3] - m3) ** 2;
-      c0 += W[0]; c1 += W[1]; c2 += W[2]; c3 += W[3];
-      k = ev.end;
+      if (e === E) break;
+      // A tie group (and/or the copy pairs of a self-distance): one shared rank.
+      const end = ev.end[e], sv = ev.self[e];
+      let o0 = 0, o1 = 0, o2 = 0, o3 = 0;
+      for (let q = k; q < end; q++) {
+        const bi = I[q] * 4, bj = J[q] * 4;
+        o0 += C[bi] * C[bj]; o1 += C[bi + 1] * C[bj + 1]; o2 += C[bi + 2] * C[bj + 2]; o3 += C[bi + 3] * C[bj + 3];
+      }
+      let W0 = o0, W1 = o1, W2 = o2, W3 = o3;
+      if (sv >= 0) { W0 += sw[sv * 4]; W1 += sw[sv * 4 + 1]; W2 += sw[sv * 4 + 2]; W3 += sw[sv * 4 + 3]; }
+      const r0 = c0 + (W0 + 1) / 2, r1 = c1 + (W1 + 1) / 2, r2 = c2 + (W2 + 1) / 2, r3 = c3 + (W3 + 1) / 2;
+      if (sv >= 0) { sr[sv * 4] = r0; sr[sv * 4 + 1] = r1; sr[sv * 4 + 2] = r2; sr[sv * 4 + 3] = r3; }
+      for (let q = k; q < end; q++) { const o = q * 4; out[o] = r0; out[o + 1] = r1; out[o + 2] = r2; out[o + 3] = r3; }
+      s0 += o0 * (r0 - m0) ** 2; s1 += o1 * (r1 - m1) ** 2; s2 += o2 * (r2 - m2) ** 2; s3 += o3 * (r3 - m3) ** 2;
+      c0 += W0; c1 += W1; c2 += W2; c3 += W3;
+      k = end;
     }
     return Float64Array.of(s0, s1, s2, s3);
   }
@@ -242,31 +248,38 @@ export class BootstrapKernel {
     let c0 = 0, c1 = 0, c2 = 0, c3 = 0;
     let yy0 = 0, yy1 = 0, yy2 = 0, yy3 = 0;
     const m0 = m[0], m1 = m[1], m2 = m[2], m3 = m[3];
-    const events = walkEvents(p);
+    const ev = walkEvents(p);
+    const E = ev.start.length;
+    const sw = self.weight, sr = self.rank;
     let k = 0;
-    for (let e = 0; e <= events.length; e++) {
-      const ev = events[e];
-      const stop = ev ? ev.start : P;
+    for (let e = 0; e <= E; e++) {
+      const stop = e < E ? ev.start[e] : P;
       for (; k < stop; k++) {
         const bi = I[k] * 4, bj = J[k] * 4, o = slot[k] * 4;
         const w0 = C[bi] * C[bj], w1 = C[bi + 1] * C[bj + 1], w2 = C[bi + 2] * C[bj + 2], w3 = C[bi + 3] * C[bj + 3];
         const d0 = c0 + (w0 + 1) / 2 - m0, d1 = c1 + (w1 + 1) / 2 - m1, d2 = c2 + (w2 + 1) / 2 - m2, d3 = c3 + (w3 + 1) / 2 - m3;
         c0 += w0; c1 += w1; c2 += w2; c3 += w3;
-        D[o] = d0; D[o + 1] = d1; D[o + 2] = d2; D[o + 3] = d3;
+        D[o] = w0 * d0; D[o + 1] = w1 * d1; D[o + 2] = w2 * d2; D[o + 3] = w3 * d3;
         yy0 += w0 * d0 * d0; yy1 += w1 * d1 * d1; yy2 += w2 * d2 * d2; yy3 += w3 * d3 * d3;
       }
-      if (!ev) break;
-      const own = groupWeights(I, J, C, ev.start, ev.end);
-      const W = Float64Array.from(own);
-      if (ev.self >= 0) for (let b = 0; b < 4; b++) W[b] += self.weight[ev.self * 4 + b];
-      const cum = [c0, c1, c2, c3];
-      const r = [0, 1, 2, 3].map((b) => cum[b] + (W[b] + 1) / 2);
-      if (ev.self >= 0) for (let b = 0; b < 4; b++) self.rank[ev.self * 4 + b] = r[b];
-      const d0 = r[0] - m0, d1 = r[1] - m1, d2 = r[2] - m2, d3 = r[3] - m3;
-      for (let q = ev.start; q < ev.end; q++) { const o = slot[q] * 4; D[o] = d0; D[o + 1] = d1; D[o + 2] = d2; D[o + 3] = d3; }
-      yy0 += own[0] * d0 * d0; yy1 += own[1] * d1 * d1; yy2 += own[2] * d2 * d2; yy3 += own[3] * d3 * d3;
-      c0 += W[0]; c1 += W[1]; c2 += W[2]; c3 += W[3];
-      k = ev.end;
+      if (e === E) break;
+      const end = ev.end[e], sv = ev.self[e];
+      let o0 = 0, o1 = 0, o2 = 0, o3 = 0;
+      for (let q = k; q < end; q++) {
+        const bi = I[q] * 4, bj = J[q] * 4;
+        o0 += C[bi] * C[bj]; o1 += C[bi + 1] * C[bj + 1]; o2 += C[bi + 2] * C[bj + 2]; o3 += C[bi + 3] * C[bj + 3];
+      }
+      let W0 = o0, W1 = o1, W2 = o2, W3 = o3;
+      if (sv >= 0) { W0 += sw[sv * 4]; W1 += sw[sv * 4 + 1]; W2 += sw[sv * 4 + 2]; W3 += sw[sv * 4 + 3]; }
+      const d0 = c0 + (W0 + 1) / 2 - m0, d1 = c1 + (W1 + 1) / 2 - m1, d2 = c2 + (W2 + 1) / 2 - m2, d3 = c3 + (W3 + 1) / 2 - m3;
+      if (sv >= 0) { sr[sv * 4] = d0 + m0; sr[sv * 4 + 1] = d1 + m1; sr[sv * 4 + 2] = d2 + m2; sr[sv * 4 + 3] = d3 + m3; }
+      for (let q = k; q < end; q++) {
+        const bi = I[q] * 4, bj = J[q] * 4, o = slot[q] * 4;
+        D[o] = C[bi] * C[bj] * d0; D[o + 1] = C[bi + 1] * C[bj + 1] * d1; D[o + 2] = C[bi + 2] * C[bj + 2] * d2; D[o + 3] = C[bi + 3] * C[bj + 3] * d3;
+      }
+      yy0 += o0 * d0 * d0; yy1 += o1 * d1 * d1; yy2 += o2 * d2 * d2; yy3 += o3 * d3 * d3;
+      c0 += W0; c1 += W1; c2 += W2; c3 += W3;
+      k = end;
     }
     return Float64Array.of(yy0, yy1, yy2, yy3);
   }
@@ -275,17 +288,17 @@ export class BootstrapKernel {
    * Σ w·(r_model − m)(r_human − m) over all pairs, bucket by bucket: within a bucket the human
    * ranks read lie in one cache-sized range.
    */
-  private correlateBuckets(layout: BucketLayout, C: Float64Array, m: Float64Array): Float64Array {
-    const D = this.scattered, H = this.rankH, hpos = layout.humanPos, I = layout.i, J = layout.j;
+  private correlateBuckets(layout: BucketLayout, m: Float64Array): Float64Array {
+    const D = this.scattered, H = this.rankH, hpos = layout.humanPos;
     const P = hpos.length;
     const m0 = m[0], m1 = m[1], m2 = m[2], m3 = m[3];
     let xy0 = 0, xy1 = 0, xy2 = 0, xy3 = 0;
     for (let t = 0; t < P; t++) {
-      const h = hpos[t] * 4, o = t * 4, bi = I[t] * 4, bj = J[t] * 4;
-      xy0 += C[bi] * C[bj] * D[o] * (H[h] - m0);
-      xy1 += C[bi + 1] * C[bj + 1] * D[o + 1] * (H[h + 1] - m1);
-      xy2 += C[bi + 2] * C[bj + 2] * D[o + 2] * (H[h + 2] - m2);
-      xy3 += C[bi + 3] * C[bj + 3] * D[o + 3] * (H[h + 3] - m3);
+      const h = hpos[t] * 4, o = t * 4;
+      xy0 += D[o] * (H[h] - m0);
+      xy1 += D[o + 1] * (H[h + 1] - m1);
+      xy2 += D[o + 2] * (H[h + 2] - m2);
+      xy3 += D[o + 3] * (H[h + 3] - m3);
     }
     return Float64Array.of(xy0, xy1, xy2, xy3);
   }
@@ -340,37 +353,29 @@ export function runIterations(kernel: BootstrapKernel, counts: Uint32Array, conv
   return out;
 }
 
-/** Weight of the pairs in sorted positions [a, e) for each resample of the batch. */
-function groupWeights(I: Index, J: Index, C: Float64Array, a: number, e: number): Float64Array {
-  const W = new Float64Array(4);
-  for (let q = a; q < e; q++) {
-    const bi = I[q] * 4, bj = J[q] * 4;
-    W[0] += C[bi] * C[bj]; W[1] += C[bi + 1] * C[bj + 1]; W[2] += C[bi + 2] * C[bj + 2]; W[3] += C[bi + 3] * C[bj + 3];
-  }
-  return W;
-}
 
 /**
  * Where the walk must leave its fast path, in sorted order: tie groups of the RDM, and the
  * insertion points of self-distance values (merged with the run of equal distances there).
  * `self` is the index into p.selfValues, or −1.
  */
-interface WalkEvent { start: number; end: number; self: number }
-const eventCache = new WeakMap<PreparedRdm, WalkEvent[]>();
+interface WalkEvents { start: Uint32Array; end: Uint32Array; self: Int32Array }
+const eventCache = new WeakMap<PreparedRdm, WalkEvents>();
 
-function walkEvents(p: PreparedRdm): WalkEvent[] {
+function walkEvents(p: PreparedRdm): WalkEvents {
   const cached = eventCache.get(p);
   if (cached) return cached;
-  const events: WalkEvent[] = [];
+  const events: Array<{ start: number; end: number; self: number }> = [];
   for (let t = 0; t < p.tieStart.length; t++) events.push({ start: p.tieStart[t], end: p.tieEnd[t], self: -1 });
   for (let s = 0; s < p.selfValues.length; s++) {
     const start = p.selfInsert[s], end = p.selfEqualEnd[s];
-    const existing = events.find((e) => e.start === start && end > start);
+    // Equal distances at the insertion point: a tie group already listed, or a lone value.
+    const existing = end > start ? events.find((e) => e.start === start) : undefined;
     if (existing) existing.self = s;
     else events.push({ start, end, self: s });
   }
-  // A lone equal distance (run of one) at the insertion point is not a tie group: it was added above.
   events.sort((a, b) => a.start - b.start || a.end - b.end);
-  eventCache.set(p, events);
-  return events;
+  const out = { start: Uint32Array.from(events, (e) => e.start), end: Uint32Array.from(events, (e) => e.end), self: Int32Array.from(events, (e) => e.self) };
+  eventCache.set(p, out);
+  return out;
 }

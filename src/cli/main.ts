@@ -3,9 +3,12 @@ import { Command } from 'commander';
 import { smftVersion } from '../eval/provenance.js';
 import { registerData } from './commands/data.js';
 import { registerEvaluate } from './commands/evaluate.js';
-import { registerDemo } from './commands/demo.js';
 import { registerReport } from './commands/report.js';
 import { registerSplit } from './commands/split.js';
+import { registerRate } from './commands/rate.js';
+import { registerTrain } from './commands/train.js';
+import { registerMerge } from './commands/train-lora.js';
+import { registerReproduce } from './commands/reproduce.js';
 
 /** The smft command line: a thin layer over the library in src/. */
 const program = new Command();
@@ -19,8 +22,11 @@ program
 
 registerEvaluate(program);
 registerData(program);
-registerDemo(program);
 registerReport(program);
 registerSplit(program);
+registerRate(program);
+registerTrain(program);
+registerMerge(program);
+registerReproduce(program);
 
 await program.parseAsync(process.argv);

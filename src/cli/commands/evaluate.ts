@@ -142,7 +142,7 @@ async function evaluateRepresentations(f: EvaluateFlags, dataDir: string): Promi
     writeFileSync(`${tmp}/layers.csv`, layersCsv(layers));
   });
   for (const [subset, rows] of Object.entries(layers)) {
-    const best = rows.reduce((a, b) => (b.rho > a.rho ? b : a));
+    const best = rows.filter((r) => Number.isFinite(r.rho)).reduce((a, b) => (b.rho > a.rho ? b : a), { layer: -1, pooling: "-", rho: NaN });
     process.stdout.write(`${subset}: best layer ${best.layer} (${best.pooling}) ρ = ${best.rho.toFixed(3)}\n`);
   }
 }

@@ -1,0 +1,149 @@
+/**
+ * Forward-pass throughput of the TF.js LLM engine on a random-weight model with the shape of
+ * Qwen2.5-0.5B (hidden 896, 24 layers, 14 heads, 2 KV heads, intermediate 4864, vocab 151936),
+ * per backend, with and without shared-prefix caching, and the estimated wall time of a full
+ * Base rating run (1572 words × 11 dimensions).
+ *
+ *   node --import tsx scripts/bench/lm.ts [--backends wasm,cpu] [--batch 16] [--tokens 80]
+ *        [--suffix 20] [--layers 24] [--reps 2] [--workers 2]
+ *
+ * --tokens is the length of a rating prompt, --suffix the part after the shared prefix
+ * (word + rest of the template + chat-template tail), both in Qwen tokens. --workers N also
+ * measures the cached rating workload in N worker threads at once (what rateWordsParallel
+ * does; each holds its own weights).
+ */
+import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
+import * as tf from '@tensorflow/tfjs';
+import { log } from '../../src/util/log.js';
+import { initBackend } from '../../src/lm/backend.js';
+import { parseConfig } from '../../src/lm/config.js';
+import { randomModel } from '../../src/lm/random.js';
+import { checkFits } from '../../src/lm/load.js';
+import { disposeCache, type CausalLM } from '../../src/lm/model.js';
+
+log.level = process.env.SMFT_LOG_LEVEL ?? 'warn';
+
+function arg(name: string, dflt: string): string {
+  const i = process.argv.indexOf(`--${name}`);
+  return i > 0 ? process.argv[i + 1] : dflt;
+}
+const backends = arg('backends', 'wasm,cpu').split(',');
+const batch = Number(arg('batch', '16'));
+const tokens = Number(arg('tokens', '80'));
+const suffix = Number(arg('suffix', '20'));
+const reps = Number(arg('reps', '2'));
+const numLayers = Number(arg('layers', '24'));
+const nWorkers = Number(arg('workers', '1'));
+const WORDS = 1572;
+const DIMS = 11;
+const PROMPTS = WORDS * DIMS;
+const DIGITS = [15, 16, 17, 18, 19, 20];
+
+const cfg = parseConfig({
+  architectures: ['Qwen2ForCausalLM'], model_type: 'qwen2', hidden_size: 896, intermediate_size: 4864,
+  num_hidden_layers: numLayers, num_attention_heads: 14, num_key_value_heads: 2, vocab_size: 151936,
+  rms_norm_eps: 1e-6, rope_theta: 1000000, max_position_embeddings: 32768, tie_word_embeddings: true,
+  use_sliding_window: false, sliding_window: 32768, hidden_act: 'silu',
+});
+
+const ids = (b: number, t: number, off = 0): number[][] =>
+  Array.from({ length: b }, (_, r) => Array.from({ length: t }, (_, j) => (1000 + r * 131 + (j + off) * 7919) % cfg.vocabSize));
+
+function time(fn: () => void, n: number): number {
+  fn(); // warm-up (kernel setup, XNNPACK weight packing)
+  const t0 = performance.now();
+  for (let i = 0; i < n; i++) fn();
+  return (performance.now() - t0) / n / 1000;
+}
+
+function uncached(model: CausalLM, b: number, t: number): void {
+  const out = model.forward(ids(b, t), { logitsAt: new Array(b).fill(t - 1), logitsTokenIds: DIGITS });
+  out.logits!.dataSync();
+  out.logits!.dispose();
+}
+
+function cachedBatch(model: CausalLM, prefix: ReturnType<CausalLM['forward']>, b: number, p: number, s: number): void {
+  const mask = Array.from({ length: b }, () => new Array(p + s).fill(1));
+  const pos = Array.from({ length: b }, () => Array.from({ length: s }, (_, j) => p + j));
+  const out = model.forward(ids(b, s, p), { pastKeyValues: prefix.pastKeyValues, attentionMask: mask, positionIds: pos, logitsAt: new Array(b).fill(s - 1), logitsTokenIds: DIGITS });
+  out.logits!.dataSync();
+  out.logits!.dispose();
+}
+
+/** Worker thread: time the cached suffix batches and report prompts/s. */
+async function workerMain(): Promise<void> {
+  const { backend } = workerData as { backend: string };
+  await initBackend(backend as 'wasm');
+  const model = randomModel(cfg, 2);
+  const p = tokens - suffix;
+  const prefix = model.forward(ids(1, p), { useCache: true, logits: 'none' });
+  const s = time(() => cachedBatch(model, prefix, batch, p, suffix), reps);
+  parentPort!.postMessage(batch / s);
+}
+
+async function inWorkers(backend: string, n: number): Promise<number> {
+  const here = import.meta.url;
+  const code = `import('tsx/esm/api').then((m) => { m.register(); return import(${JSON.stringify(here)}); });`;
+  const rates = await Promise.all(Array.from({ length: n }, () => new Promise<number>((resolve, reject) => {
+    const w = new Worker(code, { eval: true, workerData: { backend }, argv: process.argv.slice(2) });
+    w.on('message', (r: number) => { resolve(r); void w.terminate(); });
+    w.on('error', reject);
+  })));
+  return rates.reduce((a, r) => a + r, 0);
+}
+
+const fmtTime = (s: number): string => (s < 90 ? `${s.toFixed(0)} s` : s < 5400 ? `${(s / 60).toFixed(1)} min` : `${(s / 3600).toFixed(2)} h`);
+
+async function main(): Promise<void> {
+  const p = tokens - suffix;
+  console.log(`model: random Qwen2.5-0.5B shape (${numLayers} layers); rating workload ${WORDS} words × ${DIMS} dims = ${PROMPTS} prompts of ${tokens} tokens (${p} shared prefix + ${suffix} suffix)`);
+  for (const backend of backends) {
+    try {
+      await initBackend(backend as 'wasm');
+      checkFits(cfg, tf.getBackend());
+    } catch (e) {
+      console.log(`${backend}: ${(e as Error).message}`);
+      continue;
+    }
+    const t0 = performance.now();
+    const model = randomModel(cfg, 1);
+    const buildS = (performance.now() - t0) / 1000;
+    // cpu is ~20× slower than wasm: measure one short row there and report tokens/s.
+    const small = backend === 'cpu';
+    const b = small ? 1 : batch;
+    const t = small ? Math.min(tokens, 16) : tokens;
+    const s1 = time(() => uncached(model, b, t), small ? 1 : reps);
+    const tokS = (b * t) / s1;
+    let prefix: ReturnType<CausalLM['forward']> | null = null;
+    const prefixS = time(() => {
+      if (prefix) disposeCache(prefix.pastKeyValues);
+      prefix = model.forward(ids(1, p), { useCache: true, logits: 'none' });
+    }, 1);
+    const s2 = time(() => cachedBatch(model, prefix!, b, p, suffix), small ? 1 : reps);
+    disposeCache(prefix!.pastKeyValues);
+    const promptsPerS = b / s2;
+    const naive = (PROMPTS * tokens) / tokS;
+    const withCache = DIMS * prefixS + PROMPTS / promptsPerS;
+    const cachedTokens = PROMPTS * suffix + DIMS * p;
+    const gib = tf.memory().numBytes / 2 ** 30;
+    console.log(
+      `${backend.padEnd(5)} weights built in ${fmtTime(buildS)}, ${gib.toFixed(2)} GiB in the backend (+${((cfg.vocabSize * cfg.hiddenSize * 4) / 2 ** 30).toFixed(2)} GiB embeddings on the host)\n` +
+      `      uncached  batch ${b}×${t}: ${s1.toFixed(2)} s/forward = ${tokS.toFixed(1)} tokens/s → full Base run ≈ ${fmtTime(naive)}\n` +
+      `      cached    prefix ${p} tokens: ${prefixS.toFixed(2)} s once per dimension; batch ${b}×${suffix} suffix tokens: ${s2.toFixed(2)} s ` +
+      `= ${((b * suffix) / s2).toFixed(1)} suffix tokens/s, ${((b * tokens) / s2).toFixed(1)} prompt tokens/s effective → full Base run ≈ ${fmtTime(withCache)}\n` +
+      `      forward tokens with caching ${cachedTokens.toLocaleString('en')} instead of ${(PROMPTS * tokens).toLocaleString('en')} (−${(100 * (1 - cachedTokens / (PROMPTS * tokens))).toFixed(0)}%)`,
+    );
+    model.dispose();
+    if (nWorkers > 1) {
+      const rate = await inWorkers(backend, nWorkers);
+      console.log(`      ${nWorkers} worker threads, cached batch ${batch}×${suffix}: ${rate.toFixed(2)} prompts/s together (${(rate * tokens).toFixed(1)} prompt tokens/s effective) → full Base run ≈ ${fmtTime(PROMPTS / rate)}`);
+    }
+  }
+  console.log('reference: plain PyTorch fp32 on this 2-core CPU ≈ 170 tokens/s at batch 16 × 80 (quoted, not measured here)');
+}
+
+if (!isMainThread) {
+  await workerMain();
+} else {
+  await main();
+}

@@ -1,0 +1,140 @@
+/**
+ * LoRA training-step throughput of smft's trainer on a random-weight model with the shape of
+ * Qwen2.5-0.5B (hidden 896, 14 heads, 2 KV heads, intermediate 4864, vocab 151936), per
+ * backend: one optimizer update (forward + backward through all layers + AdamW) of a batch of
+ * rating-like prompts, LoRA r=16 on all seven linear layers of every decoder layer.
+ *
+ *   node --import tsx scripts/bench/train.ts [--backends wasm,cpu] [--batch 8] [--tokens 80]
+ *        [--r 16] [--layers 2,4] [--cpu-layers 1,2] [--reps 2]
+ *
+ * Full 24-layer steps take minutes on a CPU, so each backend is measured at a few depths and
+ * the 24-layer step is extrapolated linearly (a decoder layer costs the same at every depth);
+ * put 24 in --layers to measure it directly (needs ~6 GB; the wasm heap holds at most 4 GB).
+ */
+import * as tf from '@tensorflow/tfjs';
+import { log } from '../../src/util/log.js';
+import { initBackend } from '../../src/lm/backend.js';
+import { parseConfig, type LmConfig } from '../../src/lm/config.js';
+import { randomModel } from '../../src/lm/random.js';
+import type { CausalLM } from '../../src/lm/model.js';
+import { LoraAdapters, LoraStepper, resolveLoraConfig, lastTokenHidden, OutputRows, type TrainObjective } from '../../src/train/lora/index.js';
+
+log.level = process.env.SMFT_LOG_LEVEL ?? 'warn';
+
+function arg(name: string, dflt: string): string {
+  const i = process.argv.indexOf(`--${name}`);
+  return i > 0 ? process.argv[i + 1] : dflt;
+}
+const backends = arg('backends', 'wasm,cpu').split(',');
+const batch = Number(arg('batch', '8'));
+const tokens = Number(arg('tokens', '80'));
+const rank = Number(arg('r', '16'));
+const reps = Number(arg('reps', '2'));
+const depths = (b: string): number[] => arg(b === 'cpu' ? 'cpu-layers' : 'layers', b === 'cpu' ? '1,2' : '2,4').split(',').map(Number);
+const FULL = 24;
+const DIGITS = [15, 16, 17, 18, 19, 20];
+
+const qwenShape = (layers: number): LmConfig => parseConfig({
+  architectures: ['Qwen2ForCausalLM'], model_type: 'qwen2', hidden_size: 896, intermediate_size: 4864,
+  num_hidden_layers: layers, num_attention_heads: 14, num_key_value_heads: 2, vocab_size: 151936,
+  rms_norm_eps: 1e-6, rope_theta: 1000000, max_position_embeddings: 32768, tie_word_embeddings: true,
+  use_sliding_window: false, sliding_window: 32768, hidden_act: 'silu',
+});
+
+/** Fixed random prompts with a soft target over six "digit" tokens: the rating objective's shape. */
+class BenchObjective implements TrainObjective {
+  readonly kind = 'bench';
+  private readonly ids: number[][];
+  private readonly rows: OutputRows;
+  constructor(private readonly model: CausalLM, n: number, t: number) {
+    this.ids = Array.from({ length: n }, (_, r) => Array.from({ length: t }, (_, j) => (1000 + r * 131 + j * 7919) % model.config.vocabSize));
+    this.rows = new OutputRows(model, DIGITS);
+  }
+  get size(): number { return this.ids.length; }
+  group(i: number): string { return String(i); }
+  tokens(i: number): number { return this.ids[i].length; }
+  lossSum(idx: Int32Array): tf.Scalar {
+    return tf.tidy(() => {
+      const logp = tf.logSoftmax(this.rows.logits(lastTokenHidden(this.model, Array.from(idx, (i) => this.ids[i]), 0)));
+      const q = tf.tensor2d(Array.from(idx, () => [0, 0, 0.6, 0.4, 0, 0]));
+      return tf.neg(tf.sum(tf.mul(q, logp))) as tf.Scalar;
+    });
+  }
+  evaluate(): { loss: number } { return { loss: 0 }; }
+  describe(): Record<string, unknown> { return { kind: this.kind }; }
+  dispose(): void { this.rows.dispose(); }
+}
+
+interface Measure { layers: number; stepS: number; fwdS: number; loraParams: number; gib: number }
+
+function measure(backend: string, layers: number): Measure {
+  const model = randomModel(qwenShape(layers), 1);
+  const lora = LoraAdapters.init(model, resolveLoraConfig({ r: rank, alpha: 2 * rank, dropout: 0.05 }), 1);
+  lora.attach(model);
+  const obj = new BenchObjective(model, batch, tokens);
+  const stepper = new LoraStepper(lora, obj, { batchSize: batch, maxGradNorm: 1, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0 });
+  const idx = Int32Array.from({ length: batch }, (_, i) => i);
+  let seed = 1;
+  try {
+    const step = (): void => { stepper.step(idx, 1e-4, () => seed++); };
+    const fwd = (): void => { const l = obj.lossSum(idx); l.dataSync(); l.dispose(); };
+    const time = (fn: () => void, n: number): number => {
+      fn(); // warm-up: kernel setup, XNNPACK packing
+      const t0 = performance.now();
+      for (let i = 0; i < n; i++) fn();
+      return (performance.now() - t0) / n / 1000;
+    };
+    const n = backend === 'cpu' ? 1 : reps;
+    const stepS = time(step, n);
+    const fwdS = time(fwd, n);
+    return { layers, stepS, fwdS, loraParams: lora.numParams, gib: tf.memory().numBytes / 2 ** 30 };
+  } finally {
+    stepper.dispose();
+    obj.dispose();
+    lora.dispose();
+    model.dispose();
+  }
+}
+
+const fmtTime = (s: number): string => (s < 90 ? `${s.toFixed(1)} s` : s < 5400 ? `${(s / 60).toFixed(1)} min` : `${(s / 3600).toFixed(1)} h`);
+
+async function main(): Promise<void> {
+  const tok = batch * tokens;
+  console.log(`LoRA r=${rank} (alpha ${2 * rank}, dropout 0.05) on q/k/v/o/gate/up/down of every layer; random Qwen2.5-0.5B shape; `
+    + `one update = forward + backward + AdamW on a batch of ${batch} × ${tokens} tokens (${tok} tokens)`);
+  for (const backend of backends) {
+    try {
+      await initBackend(backend as 'wasm');
+    } catch (e) {
+      console.log(`${backend}: ${(e as Error).message}`);
+      continue;
+    }
+    const ms: Measure[] = [];
+    for (const layers of depths(backend)) {
+      try {
+        const m = measure(backend, layers);
+        ms.push(m);
+        console.log(`${backend.padEnd(5)} ${String(layers).padStart(2)} layers: ${m.stepS.toFixed(2)} s/step = ${(tok / m.stepS).toFixed(0)} tokens/s `
+          + `(forward alone ${m.fwdS.toFixed(2)} s, step/forward ${(m.stepS / m.fwdS).toFixed(1)}×; ${(m.loraParams / 1e6).toFixed(2)}M LoRA params; ${m.gib.toFixed(2)} GiB in the backend)`);
+      } catch (e) {
+        console.log(`${backend.padEnd(5)} ${layers} layers: failed: ${(e as Error).message.split('\n')[0]}`);
+      }
+    }
+    const full = ms.find((m) => m.layers === FULL);
+    let stepFull: number | undefined = full?.stepS;
+    if (!full && ms.length >= 2) {
+      const [a, b] = [ms[0], ms[ms.length - 1]];
+      const perLayer = (b.stepS - a.stepS) / (b.layers - a.layers);
+      stepFull = b.stepS + perLayer * (FULL - b.layers);
+      console.log(`${backend.padEnd(5)} 24 layers (extrapolated, ${perLayer.toFixed(2)} s per layer): ${stepFull.toFixed(1)} s/step = ${(tok / stepFull).toFixed(1)} tokens/s`);
+    }
+    if (stepFull) {
+      // en_ft: ~4022 words × 11 dims, 95 % for training, effective batch 32 (8 × 4 accumulation).
+      const prompts = Math.round(4022 * 11 * 0.95);
+      const steps = Math.ceil(prompts / batch);
+      console.log(`${backend.padEnd(5)} → one En_FT epoch (${prompts} prompts of ~${tokens} tokens, ${steps} micro-batches of ${batch}) ≈ ${fmtTime(steps * stepFull)}`);
+    }
+  }
+}
+
+await main();

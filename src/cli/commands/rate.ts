@@ -1,0 +1,112 @@
+import { resolve } from 'node:path';
+import type { Command } from 'commander';
+import { resolveDataDir } from '../../data/datadir.js';
+import type { Dimension, Lang } from '../../data/dimensions.js';
+import { loadNorms } from '../../data/norms.js';
+import { readText } from '../../data/csv.js';
+import { SmftError } from '../../util/errors.js';
+import { log } from '../../util/log.js';
+import { initBackend, type BackendName } from '../../lm/backend.js';
+import { loadModel } from '../../lm/load.js';
+import { loadTemplates } from '../../lm/prompts.js';
+import { PredictionsWriter } from '../../lm/predictions.js';
+import { rateWords, type RatingRow } from '../../lm/rate.js';
+import { rateWordsParallel } from '../../lm/parallel.js';
+import { embedWords, saveEmbeddings } from '../../lm/embed.js';
+import { rateWithHead } from '../../train/recipes.js';
+import { applyCheckpoint } from './train-lora.js';
+import { action, choiceOption, intOption } from '../run.js';
+import { evalSetFile } from './evaluate.js';
+
+const BACKENDS = ['auto', 'cpu', 'wasm', 'webgpu', 'tensorflow'] as const;
+
+/** The words to rate: the paper's eval set, a norms/eval file, or a plain word list (.txt). */
+export async function wordList(evalSet: string, lang: Lang, dataDir: string): Promise<string[]> {
+  if (evalSet.endsWith('.txt')) {
+    const file = resolve(evalSet);
+    const lines = readText(file).split(/\r?\n/);
+    while (lines.length && lines[lines.length - 1].trim() === '') lines.pop();
+    lines.forEach((l, i) => { if (l.trim() === '') throw new SmftError('empty line in the word list', `${file}:${i + 1}`); });
+    return lines.map((l) => l.trim());
+  }
+  const norms = await loadNorms(evalSetFile(evalSet, lang, dataDir), lang);
+  // Norm files spell English words in upper case; models see them as people do.
+  return lang === 'en' ? norms.words.map((w) => w.toLowerCase()) : norms.words;
+}
+
+interface RateFlags {
+  model?: string; checkpoint?: string; head?: string; evalSet: string; lang: Lang; out: string; prompts?: string;
+  modelId?: string; backend: BackendName; batchSize: number; prefixCache: boolean; workers: number; dataDir?: string; limit?: number;
+}
+
+export function registerRate(program: Command): void {
+  program
+    .command('rate')
+    .description('ratings of words on the sensorimotor dimensions from an LLM (next-token probabilities of 0–5), a LoRA checkpoint or a trained head')
+    .option('--model <path|id>', 'Hugging Face model folder or hub id')
+    .option('--checkpoint <dir>', 'LoRA checkpoint folder from smft train (its base model unless --model is given)')
+    .option('--head <dir>', 'regression head checkpoint from smft train --recipe glove-head')
+    .requiredOption('-o, --out <file>', 'long predictions CSV (appended; an interrupted run resumes)')
+    .option('--eval-set <set>', "words: 'paper' (1572 eval words), a norms/eval CSV, or a .txt word list", 'paper')
+    .option('--lang <lang>', 'en (11 Lancaster dimensions) or nl (6 Dutch dimensions)', choiceOption('lang', ['en', 'nl'] as const), 'en')
+    .option('--prompts <dir>', "prompt templates (default: smft's own; e.g. the paper's data/paper/prompts)")
+    .option('--model-id <name>', 'model column in the output (default: the model name)')
+    .option('--backend <name>', 'TF.js backend', choiceOption('backend', BACKENDS), 'auto')
+    .option('--batch-size <n>', 'prompts per forward pass', intOption('batch-size', 1), 16)
+    .option('--no-prefix-cache', 'run every prompt in full (no shared-prefix KV cache)')
+    .option('--workers <n>', 'worker threads, each with its own copy of the model', intOption('workers', 1), 1)
+    .option('--limit <n>', 'rate only the first n words (smoke tests)', intOption('limit', 1))
+    .option('--data-dir <dir>', 'data directory (default: SMFT_DATA_DIR or ./data)')
+    .action(action(async (f: RateFlags) => {
+      const sources = [f.model && !f.checkpoint, f.checkpoint, f.head].filter(Boolean).length;
+      if (sources !== 1) throw new SmftError('give exactly one of --model, --checkpoint (with optional --model) or --head');
+      const dataDir = resolveDataDir(f.dataDir);
+      let words = await wordList(f.evalSet, f.lang, dataDir);
+      if (f.limit) words = words.slice(0, f.limit);
+      const out = resolve(f.out);
+      if (f.head) {
+        const r = await rateWithHead({ head: resolve(f.head), words });
+        const writer = new PredictionsWriter(out, f.modelId ?? 'head');
+        const rows: RatingRow[] = [];
+        r.words.forEach((w, i) => r.dimensions.forEach((d, j) => rows.push({ word: w, dimension: d as Dimension, rating: r.values[i * r.dimensions.length + j], argmax: NaN, p0: NaN, p1: NaN, p2: NaN, p3: NaN, p4: NaN, p5: NaN })));
+        writer.append(rows.filter((row) => !writer.has(row.word, row.dimension)));
+        process.stdout.write(`${out}\n`);
+        return;
+      }
+      await initBackend(f.backend);
+      const lm = await loadModel(f.checkpoint && !f.model ? (await applyCheckpoint(resolve(f.checkpoint))).baseModel : f.model!, { backend: f.backend });
+      if (f.checkpoint) await applyCheckpoint(resolve(f.checkpoint), lm.model);
+      const templates = loadTemplates(f.prompts ? resolve(f.prompts) : undefined, f.lang);
+      const writer = new PredictionsWriter(out, f.modelId ?? lm.name);
+      const common = { words, templates, lang: f.lang, batchSize: f.batchSize, prefixCache: f.prefixCache, skip: (w: string, d: Dimension) => writer.has(w, d), onRows: (rows: RatingRow[]) => writer.append(rows) };
+      const { stats } = f.workers > 1 && !f.checkpoint
+        ? await rateWordsParallel({ ...common, model: lm.dir, backend: f.backend === 'auto' ? 'wasm' : f.backend, workers: f.workers })
+        : await rateWords(lm.model, lm.tokenizer, common);
+      log.info({ ...stats }, `rated ${stats.prompts} prompts; prefix caching saved ${stats.tokensSaved} of ${stats.fullTokens} forward tokens`);
+      process.stdout.write(`${out}\n`);
+    }));
+
+  program
+    .command('embed')
+    .description("hidden states of each word, per layer (last prompt token and mean over the word's tokens), to .safetensors")
+    .requiredOption('--model <path|id>', 'Hugging Face model folder or hub id')
+    .option('--checkpoint <dir>', 'apply a LoRA checkpoint first')
+    .requiredOption('-o, --out <file>', 'output .safetensors (tensors last/mean: layers × words × hidden)')
+    .option('--eval-set <set>', "words: 'paper', a norms/eval CSV, or a .txt word list", 'paper')
+    .option('--lang <lang>', 'en or nl', choiceOption('lang', ['en', 'nl'] as const), 'en')
+    .option('--prompt <text>', 'prompt with {Word} (default: a neutral definition prompt)')
+    .option('--backend <name>', 'TF.js backend', choiceOption('backend', BACKENDS), 'auto')
+    .option('--batch-size <n>', 'prompts per forward pass', intOption('batch-size', 1), 16)
+    .option('--limit <n>', 'only the first n words', intOption('limit', 1))
+    .option('--data-dir <dir>', 'data directory (default: SMFT_DATA_DIR or ./data)')
+    .action(action(async (f: { model: string; checkpoint?: string; out: string; evalSet: string; lang: Lang; prompt?: string; backend: BackendName; batchSize: number; limit?: number; dataDir?: string }) => {
+      let words = await wordList(f.evalSet, f.lang, resolveDataDir(f.dataDir));
+      if (f.limit) words = words.slice(0, f.limit);
+      await initBackend(f.backend);
+      const lm = await loadModel(f.model, { backend: f.backend });
+      if (f.checkpoint) await applyCheckpoint(resolve(f.checkpoint), lm.model);
+      const e = await embedWords(lm.model, lm.tokenizer, { words, lang: f.lang, prompt: f.prompt, batchSize: f.batchSize });
+      saveEmbeddings(resolve(f.out), e, lm.name);
+      process.stdout.write(`${resolve(f.out)}\n`);
+    }));
+}

@@ -1,0 +1,53 @@
+import { resolve, join } from 'node:path';
+import type { Command } from 'commander';
+import { projectRoot, resolveDataDir } from '../../data/datadir.js';
+import { loadStudyConfig } from '../../pipeline/config.js';
+import { reproduce } from '../../pipeline/reproduce.js';
+import type { EvaluationResults } from '../../eval/results.js';
+import { action } from '../run.js';
+
+/** Summary table: RSA per subset and mean dimension-wise ρ, one row per model. */
+export function summaryTable(lang: string, r: EvaluationResults): string {
+  const subsets = Object.keys(r.rsa);
+  const w = Math.max(14, ...r.models.map((m) => m.length + 2));
+  const head = `${lang.toUpperCase().padEnd(w)}${subsets.map((s) => `RSA ${s}`.padEnd(13)).join('')}mean dim ρ`;
+  const rows = r.models.map((m) => {
+    const dims = Object.keys(r.dimensions);
+    const mean = dims.reduce((s, d) => s + r.dimensions[d][m].rho, 0) / dims.length;
+    return `${m.padEnd(w)}${subsets.map((s) => (r.rsa[s][m]?.rho.toFixed(3) ?? '').padEnd(13)).join('')}${mean.toFixed(3)}`;
+  });
+  return [head, ...rows].join('\n');
+}
+
+async function runStudy(configFile: string, f: { runDir?: string; dataDir?: string }): Promise<void> {
+  const cfg = loadStudyConfig(resolve(configFile), projectRoot());
+  const runDir = resolve(f.runDir ?? join('runs', cfg.name));
+  const r = await reproduce(cfg, { runDir, dataDir: resolveDataDir(f.dataDir) });
+  const ran = r.stages.filter((s) => !s.skipped).length;
+  process.stdout.write(`\n${cfg.name}: ${r.stages.length} stages (${ran} ran, ${r.stages.length - ran} cached) in ${runDir}\n`);
+  for (const [lang, res] of Object.entries(r.results)) {
+    process.stdout.write(`\n${summaryTable(lang, res!)}\n`);
+    if (res!.layers?.all) {
+      const best = res!.layers.all.filter((l) => Number.isFinite(l.rho)).sort((a, b) => b.rho - a.rho)[0];
+      if (best) process.stdout.write(`hidden states of the base model: best layer ${best.layer} (${best.pooling}) RSA all = ${best.rho.toFixed(3)}\n`);
+    }
+    process.stdout.write(`report: ${r.reports[lang as 'en' | 'nl']}\n`);
+  }
+}
+
+export function registerReproduce(program: Command): void {
+  program
+    .command('reproduce')
+    .description('the whole study, stage by stage with caching: data → Base ratings → en_ft/nl_ft/qa_ft → ratings → evaluation → report')
+    .requiredOption('--config <file>', 'study configuration (configs/paper.json, configs/demo.json)')
+    .option('--run-dir <dir>', 'where stages are cached (default runs/<name>)')
+    .option('--data-dir <dir>', 'data directory (default: SMFT_DATA_DIR or ./data)')
+    .action(action((f: { config: string; runDir?: string; dataDir?: string }) => runStudy(f.config, f)));
+
+  program
+    .command('demo')
+    .description('offline demo on CPU (a few minutes): tiny generated LLM through every stage, GloVe head, and the paper\'s published predictions')
+    .option('--run-dir <dir>', 'where stages are cached', 'runs/demo')
+    .option('--data-dir <dir>', 'data directory (default: SMFT_DATA_DIR or ./data)')
+    .action(action((f: { runDir: string; dataDir?: string }) => runStudy(join(projectRoot(), 'configs', 'demo.json'), f)));
+}

@@ -1,0 +1,175 @@
+import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { loadNorms } from '../data/norms.js';
+import { loadPredictions } from '../data/predictions.js';
+import { PAPER_FILES } from '../data/sources.js';
+import type { Lang } from '../data/dimensions.js';
+import { evaluate } from '../eval/evaluate.js';
+import { provenance } from '../eval/provenance.js';
+import { layerwiseRsa } from '../eval/representations.js';
+import type { EvaluationResults } from '../eval/results.js';
+import { layersCsv, writeEvaluation } from '../eval/write.js';
+import { initBackend } from '../lm/backend.js';
+import { embedWords, saveEmbeddings, loadEmbeddings } from '../lm/embed.js';
+import { loadModel, type LoadedModel } from '../lm/load.js';
+import { PredictionsWriter } from '../lm/predictions.js';
+import { loadTemplates } from '../lm/prompts.js';
+import { rateWords, type RatingRow } from '../lm/rate.js';
+import { buildReport } from '../report/index.js';
+import { rateWithHead, trainGloveHead } from '../train/recipes.js';
+import { applyCheckpoint } from '../train/lora/apply.js';
+import { runRecipe } from '../train/lora/recipes.js';
+import { log } from '../util/log.js';
+import { runStage, type StageResult } from './stage.js';
+import type { StudyConfig } from './config.js';
+import type { Dimension } from '../data/dimensions.js';
+
+export interface ReproduceResult { runDir: string; stages: StageResult[]; results: Partial<Record<Lang, EvaluationResults>>; reports: Partial<Record<Lang, string>> }
+
+/** Identity of the data directory's inputs (sizes and times), for the stage hashes. */
+function dataIdentity(dataDir: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  const walk = (d: string) => {
+    for (const f of readdirSync(d)) {
+      const p = join(d, f);
+      const s = statSync(p);
+      if (s.isDirectory()) walk(p); else out[p.slice(dataDir.length + 1)] = `${s.size}`;
+    }
+  };
+  if (existsSync(dataDir)) walk(dataDir);
+  return out;
+}
+
+/**
+ * The whole study: data → Base ratings (EN, NL) → en_ft / nl_ft / qa_ft LoRA training →
+ * ratings of each condition → (GloVe head) → hidden states → evaluation (EN 11, NL 6 dims) →
+ * report. Every stage is cached under `runDir` by a hash of its inputs: a rerun skips finished
+ * stages and an interrupted run resumes (ratings resume word by word).
+ */
+export async function reproduce(cfg: StudyConfig, opts: { runDir: string; dataDir: string }): Promise<ReproduceResult> {
+  const runDir = resolve(opts.runDir);
+  const stages: StageResult[] = [];
+  const data = dataIdentity(opts.dataDir);
+  const evalFile = (lang: Lang) => join(opts.dataDir, lang === 'en' ? PAPER_FILES.evalEn : PAPER_FILES.evalNl);
+  const words = new Map<Lang, string[]>();
+  for (const lang of cfg.languages) {
+    const norms = await loadNorms(cfg.rate.evalSet === 'paper' ? evalFile(lang) : resolve(cfg.rate.evalSet), lang);
+    let w = lang === 'en' ? norms.words.map((x) => x.toLowerCase()) : norms.words;
+    if (cfg.rate.limit) w = w.slice(0, cfg.rate.limit);
+    words.set(lang, w);
+  }
+  await initBackend(cfg.backend);
+  let lm: LoadedModel | undefined;
+  const model = async () => (lm ??= await loadModel(cfg.model, { backend: cfg.backend }));
+  const modelKey = { model: cfg.model };
+
+  // Fine-tuning: one LoRA run per condition.
+  const trained = new Map<string, StageResult>();
+  for (const [cond, recipe] of Object.entries(cfg.conditions)) {
+    const s = await runStage(runDir, `train-${cond}`, { modelKey, recipe, data }, async (dir) => {
+      await runRecipe(recipe, { model: await model(), out: dir, dataDir: opts.dataDir, resume: true });
+    });
+    stages.push(s);
+    trained.set(cond, s);
+  }
+
+  // Ratings of the base model and each condition, per language.
+  const predictionFiles = new Map<Lang, string[]>();
+  for (const lang of cfg.languages) {
+    const files: string[] = [];
+    for (const cond of ['base', ...Object.keys(cfg.conditions)]) {
+      const ck = trained.get(cond);
+      const s = await runStage(runDir, `rate-${cond}-${lang}`, { modelKey, ck: ck?.key, rate: cfg.rate, words: words.get(lang), lang }, async (dir) => {
+        const loaded = await model();
+        const applied = ck ? applyCheckpoint(loaded.model, ck.dir) : undefined;
+        try {
+          const writer = new PredictionsWriter(join(dir, 'predictions.csv'), cond);
+          await rateWords(loaded.model, loaded.tokenizer, {
+            words: words.get(lang)!, templates: loadTemplates(cfg.rate.prompts ? resolve(cfg.rate.prompts) : undefined, lang), lang,
+            batchSize: cfg.rate.batchSize, skip: (w, d) => writer.has(w, d), onRows: (rows) => writer.append(rows),
+          });
+        } finally {
+          applied?.adapters?.dispose();
+        }
+      });
+      stages.push(s);
+      files.push(join(s.dir, 'predictions.csv'));
+    }
+    predictionFiles.set(lang, files);
+  }
+
+  // The GloVe regression head (English only): the frozen-feature baseline.
+  if (cfg.glove && cfg.languages.includes('en')) {
+    const s = await runStage(runDir, 'glove-head', { data, words: words.get('en') }, async (dir) => {
+      await trainGloveHead({ out: join(dir, 'head'), dataDir: opts.dataDir });
+      const r = await rateWithHead({ head: join(dir, 'head'), words: words.get('en')! });
+      const writer = new PredictionsWriter(join(dir, 'predictions.csv'), 'glove_head');
+      const rows: RatingRow[] = [];
+      r.words.forEach((w, i) => r.dimensions.forEach((d, j) => rows.push({ word: w, dimension: d as Dimension, rating: r.values[i * r.dimensions.length + j], argmax: NaN, p0: NaN, p1: NaN, p2: NaN, p3: NaN, p4: NaN, p5: NaN })));
+      writer.append(rows);
+    });
+    stages.push(s);
+    predictionFiles.get('en')!.push(join(s.dir, 'predictions.csv'));
+  }
+
+  // Hidden states of the base model (English prompts) for the layer-wise alignment curve.
+  let embedFile: string | undefined;
+  if (cfg.embed && cfg.languages.includes('en')) {
+    const s = await runStage(runDir, 'embed-base-en', { modelKey, words: words.get('en') }, async (dir) => {
+      const loaded = await model();
+      saveEmbeddings(join(dir, 'hidden.safetensors'), await embedWords(loaded.model, loaded.tokenizer, { words: words.get('en')!, lang: 'en', batchSize: cfg.rate.batchSize }), loaded.name);
+    });
+    stages.push(s);
+    embedFile = join(s.dir, 'hidden.safetensors');
+  }
+  lm?.model.dispose();
+
+  // Evaluation and report per language.
+  const results: ReproduceResult['results'] = {};
+  const reports: ReproduceResult['reports'] = {};
+  for (const lang of cfg.languages) {
+    const inputs = [...predictionFiles.get(lang)!];
+    const upstream = stages.filter((s) => s.name.endsWith(`-${lang}`) || s.name === 'glove-head' || s.name === 'embed-base-en').map((s) => s.key);
+    const s = await runStage(runDir, `evaluate-${lang}`, { upstream, evaluate: cfg.evaluate, published: cfg.published, data }, async (dir) => {
+      const norms = await loadNorms(evalFile(lang), lang);
+      const files = [...inputs];
+      const table = loadPredictions(files, { lang, norms });
+      // The paper's table is keyed by the English word; its rows line up with the norms' words.
+      if (cfg.published) mergePublished(table, loadPredictions([evalFile(lang)], { lang }), norms.words);
+      const ev = await evaluate(table, { bootstrap: cfg.evaluate.bootstrap, seed: cfg.evaluate.seed, metric: cfg.evaluate.metric });
+      const extra: Record<string, string> = {};
+      if (lang === 'en' && embedFile) {
+        const e = loadEmbeddings(embedFile);
+        ev.results.layers = layerwiseRsa({ words: e.words, layers: e.layers, hidden: e.hidden, pooled: { last: e.last, mean: e.mean } }, norms, lang, { metric: cfg.evaluate.metric });
+        extra['layers.csv'] = layersCsv(ev.results.layers);
+      }
+      const prov = await provenance({ seed: cfg.evaluate.seed, dataFiles: [evalFile(lang)], predictions: files, extra: { study: cfg } });
+      await writeEvaluation(join(dir, 'evaluation'), ev, prov, extra);
+      await buildReport(join(dir, 'evaluation'), { word: lang === 'en' ? cfg.report.word : undefined });
+    });
+    stages.push(s);
+    const evDir = join(s.dir, 'evaluation');
+    results[lang] = JSON.parse(readFileSync(join(evDir, 'results.json'), 'utf8')) as EvaluationResults;
+    reports[lang] = join(evDir, 'report', 'report.html');
+  }
+  log.info({ runDir, ran: stages.filter((s) => !s.skipped).length, cached: stages.filter((s) => s.skipped).length }, 'study finished');
+  return { runDir, stages, results, reports };
+}
+
+/** Add the paper's GPT-4o-mini models to a table (same words, matched case-insensitively) as gpt4o_<model>. */
+function mergePublished(table: import('../eval/table.js').RatingTable, paper: import('../eval/table.js').RatingTable, rowWords: string[]): void {
+  if (rowWords.length !== paper.words.length) throw new Error('mergePublished: the eval file and its predictions differ in length');
+  const index = new Map(rowWords.map((w, i) => [w.toLowerCase(), i]));
+  const pd = paper.dimensions.length;
+  for (const m of paper.sources.filter((s) => s !== 'human')) {
+    const src = paper.values.get(m)!;
+    const v = new Float64Array(table.words.length * table.dimensions.length).fill(NaN);
+    table.words.forEach((w, i) => {
+      const r = index.get(w.toLowerCase());
+      if (r === undefined) return;
+      table.dimensions.forEach((d, j) => { const k = paper.dimensions.indexOf(d); if (k >= 0) v[i * table.dimensions.length + j] = src[r * pd + k]; });
+    });
+    table.values.set(`gpt4o_${m}`, v);
+    table.sources.push(`gpt4o_${m}`);
+  }
+}

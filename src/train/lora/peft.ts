@@ -1,0 +1,114 @@
+/**
+ * Adapter folders in PEFT's format: `adapter_config.json` + `adapter_model.safetensors` with
+ * PEFT's tensor names (`base_model.model.model.layers.0.self_attn.q_proj.lora_A.weight` [r, in],
+ * `….lora_B.weight` [out, r]), F32. Python's `PeftModel.from_pretrained(base, dir)` loads them;
+ * adapters saved by peft load here. smft adds, in the safetensors `__metadata__` (which peft
+ * ignores), the identity of the base model, checked on load.
+ */
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { SmftError } from '../../util/errors.js';
+import { log } from '../../util/log.js';
+import { writeDirAtomic } from '../../util/atomic.js';
+import { readSafetensors, writeSafetensors } from '../../lm/safetensors.js';
+import type { CausalLM } from '../../lm/model.js';
+import { fromPeftConfig, toPeftConfig, type LoraConfig } from './config.js';
+import { LoraAdapters } from './adapter.js';
+import { baseInfoFromModel, checkBase, type BaseModelInfo } from './base.js';
+
+export const ADAPTER_CONFIG = 'adapter_config.json';
+export const ADAPTER_WEIGHTS = 'adapter_model.safetensors';
+const META_BASE = 'smft_base_model';
+
+/** Write adapter_config.json + adapter_model.safetensors into an existing folder (not atomic by itself). */
+export function writeAdapterFiles(dir: string, adapters: LoraAdapters, base: BaseModelInfo): void {
+  writeFileSync(join(dir, ADAPTER_CONFIG), JSON.stringify(toPeftConfig(adapters.config, base.source ?? base.name), null, 2) + '\n');
+  writeSafetensors(join(dir, ADAPTER_WEIGHTS), adapters.toTensors(), { format: 'pt', [META_BASE]: JSON.stringify(base) });
+}
+
+/** Save an adapter folder atomically (a PEFT adapter, loadable by Python's peft). */
+export async function saveAdapter(dir: string, adapters: LoraAdapters, base: BaseModelInfo): Promise<void> {
+  await writeDirAtomic(dir, (tmp) => writeAdapterFiles(tmp, adapters, base));
+}
+
+/** Is `dir` an adapter folder? */
+export function isAdapterDir(dir: string): boolean {
+  return existsSync(join(dir, ADAPTER_CONFIG)) && existsSync(join(dir, ADAPTER_WEIGHTS));
+}
+
+export interface AdapterFiles {
+  config: LoraConfig;
+  /** PEFT-named tensors. */
+  tensors: Map<string, { shape: number[]; data: Float32Array }>;
+  /** Base model identity recorded by smft (undefined for adapters from Python's peft). */
+  base?: BaseModelInfo;
+  /** base_model_name_or_path of adapter_config.json. */
+  baseName: string | null;
+}
+
+/** Read and validate an adapter folder's files (no model needed). */
+export function readAdapterFiles(dir: string): AdapterFiles {
+  if (!existsSync(dir)) throw new SmftError('no such adapter folder', dir);
+  const cfgPath = join(dir, ADAPTER_CONFIG);
+  const wPath = join(dir, ADAPTER_WEIGHTS);
+  if (!existsSync(cfgPath)) throw new SmftError(`not a LoRA adapter folder (no ${ADAPTER_CONFIG})`, dir);
+  if (!existsSync(wPath)) {
+    const bin = existsSync(join(dir, 'adapter_model.bin'));
+    throw new SmftError(bin ? 'adapter_model.bin (pickle) is not supported; save the adapter with safe_serialization=True' : `incomplete adapter folder (no ${ADAPTER_WEIGHTS})`, dir);
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(readFileSync(cfgPath, 'utf8'));
+  } catch (e) {
+    throw new SmftError(`corrupt adapter config: not valid JSON (${(e as Error).message.split('\n')[0]})`, cfgPath);
+  }
+  const config = fromPeftConfig(json, cfgPath);
+  let f: ReturnType<typeof readSafetensors>;
+  try {
+    f = readSafetensors(wPath);
+  } catch (e) {
+    if (e instanceof SmftError) throw new SmftError(`corrupt adapter weights: ${e.message}`);
+    throw e;
+  }
+  let base: BaseModelInfo | undefined;
+  const meta = f.metadata[META_BASE];
+  if (meta !== undefined) {
+    try {
+      base = JSON.parse(meta) as BaseModelInfo;
+    } catch {
+      throw new SmftError(`corrupt adapter weights: metadata '${META_BASE}' is not JSON`, wPath);
+    }
+  }
+  const baseName = (json as { base_model_name_or_path?: unknown }).base_model_name_or_path;
+  return { config, tensors: f.tensors, base, baseName: typeof baseName === 'string' ? baseName : null };
+}
+
+export interface LoadAdapterOptions {
+  /** Name of the model for messages and for the identity check (default: the recorded one). */
+  modelName?: string;
+  /** Refuse adapters recorded for another base model (default true). */
+  checkBase?: boolean;
+  /** Require this rank (e.g. when resuming a run configured with it). */
+  expectRank?: number;
+  /** Precomputed identity of `model` (saves recomputing it). */
+  baseInfo?: BaseModelInfo;
+}
+
+/**
+ * Load an adapter folder for `model` (not attached yet). Checks: PEFT config, tensors present
+ * with the shapes the model needs, no NaN/Inf, the base model identity (when smft recorded it)
+ * and the rank when `expectRank` is given; any mismatch is one SmftError.
+ */
+export function loadAdapter(dir: string, model: CausalLM, opts: LoadAdapterOptions = {}): { adapters: LoraAdapters; files: AdapterFiles } {
+  const files = readAdapterFiles(dir);
+  if (opts.expectRank !== undefined && files.config.r !== opts.expectRank) {
+    throw new SmftError(`adapter has rank r=${files.config.r}, the run is configured with r=${opts.expectRank}`, dir);
+  }
+  if (opts.checkBase !== false) {
+    const actual = opts.baseInfo ?? baseInfoFromModel(model, opts.modelName ?? files.base?.name ?? 'model');
+    if (files.base) checkBase(files.base, actual, dir);
+    else log.warn({ dir, base: files.baseName }, 'adapter carries no base-model fingerprint (made outside smft?); only tensor shapes are checked');
+  }
+  const adapters = LoraAdapters.fromTensors(model, files.config, files.tensors, join(dir, ADAPTER_WEIGHTS));
+  return { adapters, files };
+}

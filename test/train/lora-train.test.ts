@@ -1,0 +1,182 @@
+/**
+ * The LoRA trainer on the tiny fixture models: a real learning test (held-out words), exact
+ * resume on the CPU backend, NaN/Inf handling, and refused resumes.
+ */
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, readFileSync, writeFileSync, mkdirSync, existsSync, readdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fixture, useBackend } from '../lm/helpers.js';
+import { SmftError } from '../../src/util/errors.js';
+import { Rng } from '../../src/util/rng.js';
+import { loadModel, type LoadedModel } from '../../src/lm/load.js';
+import {
+  trainLora, RatingObjective, pearson, readPointer, loadTrainingCheckpoint, baseInfoFromModel, listCheckpoints,
+  type RatingExample, type StepMetrics, type LoraTrainConfig,
+} from '../../src/train/lora/index.js';
+
+let tmp: string;
+before(() => {
+  tmp = mkdtempSync(join(tmpdir(), 'smft-lora-train-'));
+});
+after(() => rmSync(tmp, { recursive: true, force: true }));
+
+const templates = new Map([['auditory' as const, { dimension: 'auditory' as const, text: 'Word: {Word}. Sound rating (0-5)?', source: 'test' }]]);
+
+/**
+ * A learnable, generalisable rating task: a "word" is a marker word followed by a random
+ * letter string; the rating depends on the marker only (8 markers spread over 0.3–4.7). Held-out
+ * words are new random strings, so a model must learn to read the marker, not memorise words.
+ */
+function markerTask(n: number, seed: number): RatingExample[] {
+  const MARK = ['bell', 'moss', 'drum', 'silk', 'horn', 'sand', 'wolf', 'salt'];
+  const rng = new Rng(seed);
+  const L = 'abcdefghijklmnopqrstuvwxyz';
+  return Array.from({ length: n }, () => {
+    const k = rng.int(MARK.length);
+    let tail = '';
+    for (let i = 3 + rng.int(4); i > 0; i--) tail += L[rng.int(26)];
+    return { word: `${MARK[k]} ${tail}`, dimension: 'auditory' as const, mean: 0.3 + (4.4 * k) / (MARK.length - 1) };
+  });
+}
+
+const all = (n: number): Int32Array => Int32Array.from({ length: n }, (_, i) => i);
+
+test('learning: loss falls and held-out ratings correlate with the targets after training (wasm)', async () => {
+  await useBackend('wasm');
+  const lm = await loadModel(fixture('tiny-llama'));
+  const train = new RatingObjective(lm.model, lm.tokenizer, markerTask(96, 7), { templates });
+  const heldOut = markerTask(48, 8);
+  const testObj = new RatingObjective(lm.model, lm.tokenizer, heldOut, { templates });
+  const targets = heldOut.map((e) => e.mean);
+  try {
+    const rBefore = pearson(testObj.predict(all(heldOut.length)).ratings, targets);
+    const res = await trainLora({
+      model: lm.model, modelName: 'tiny-llama', objective: train, out: join(tmp, 'learn'),
+      lora: { r: 8, alpha: 16, dropout: 0 },
+      train: { epochs: 10, batchSize: 16, gradAccumSteps: 1, lr: 5e-3, warmupRatio: 0.05, valFraction: 0, saveEvery: 0 },
+    });
+    const rAfter = pearson(testObj.predict(all(heldOut.length)).ratings, targets);
+    const losses = res.history.map((h) => h.loss);
+    const mean = (a: number[]): number => a.reduce((s, x) => s + x, 0) / a.length;
+    assert.equal(res.steps, 60);
+    assert.ok(mean(losses.slice(-10)) < 0.5 * mean(losses.slice(0, 5)), `loss ${mean(losses.slice(0, 5))} → ${mean(losses.slice(-10))}`);
+    assert.ok(Math.abs(rBefore) < 0.4, `before training r = ${rBefore}`);
+    assert.ok(rAfter > 0.6 && rAfter - rBefore > 0.5, `held-out r ${rBefore} → ${rAfter}`);
+    assert.ok(res.tokensPerSec > 0);
+    // Without validation the last step's checkpoint is the result; metrics.jsonl has every step.
+    assert.equal(res.finalDir, join(tmp, 'learn', 'step-60'));
+    assert.equal(readFileSync(join(tmp, 'learn', 'metrics.jsonl'), 'utf8').trim().split('\n').length, 60);
+    res.adapters.dispose();
+  } finally {
+    train.dispose();
+    testObj.dispose();
+    lm.model.dispose();
+  }
+});
+
+// Small but complete: dropout, gradient accumulation, validation with early-stopping state,
+// two epochs (the stop falls mid-epoch, so the data order and position are restored).
+const RESUME_TRAIN: Partial<LoraTrainConfig> = {
+  epochs: 2, batchSize: 4, gradAccumSteps: 2, lr: 3e-3, warmupRatio: 0.2, valFraction: 0.25,
+  evalEvery: 2, patience: 0, saveEvery: 3, keepLast: 2, seed: 11,
+};
+const RESUME_LORA = { r: 4, alpha: 8, dropout: 0.1, targetModules: ['q_proj' as const, 'v_proj' as const, 'down_proj' as const] };
+
+function comparable(h: StepMetrics[]): unknown[] {
+  return h.map(({ step, epoch, loss, lr, gradNorm, examples, tokens, valLoss, valMae, valR }) => ({ step, epoch, loss, lr, gradNorm, examples, tokens, valLoss, valMae, valR }));
+}
+
+test('exact resume (cpu): stopped after step 4 and resumed = uninterrupted, bit for bit', async () => {
+  await useBackend('cpu');
+  const lm = await loadModel(fixture('tiny-llama'));
+  const obj = new RatingObjective(lm.model, lm.tokenizer, markerTask(24, 3), { templates, loss: 'ce-interp' });
+  try {
+    const run = (out: string, extra: { resume?: boolean; stopAfterStep?: number } = {}): ReturnType<typeof trainLora> =>
+      trainLora({ model: lm.model, modelName: 'tiny-llama', objective: obj, out, lora: RESUME_LORA, train: RESUME_TRAIN, ...extra });
+    const a = await run(join(tmp, 'full'));
+    a.adapters.dispose();
+    assert.equal(a.totalSteps, 6);
+    assert.equal(a.steps, 6);
+
+    const b1 = await run(join(tmp, 'split'), { stopAfterStep: 4 });
+    b1.adapters.dispose();
+    assert.equal(b1.interrupted, true);
+    assert.equal(b1.steps, 4);
+    assert.equal(readPointer(join(tmp, 'split'), 'latest'), join(tmp, 'split', 'step-4'));
+    // Debris of a write killed midway must not matter.
+    mkdirSync(join(tmp, 'split', '.step-5.tmp-XXXX'));
+    writeFileSync(join(tmp, 'split', '.step-5.tmp-XXXX', 'adapter_model.safetensors'), 'half');
+    const b2 = await run(join(tmp, 'split'), { resume: true });
+    b2.adapters.dispose();
+    assert.equal(b2.steps, 6);
+    assert.equal(b2.interrupted, false);
+
+    assert.deepEqual(comparable(b2.history), comparable(a.history));
+    assert.equal(readFileSync(join(tmp, 'split', 'metrics.jsonl'), 'utf8').trim().split('\n').length, 6);
+    for (const f of ['adapter_model.safetensors', 'optimizer.safetensors']) {
+      assert.ok(readFileSync(join(tmp, 'split', 'step-6', f)).equals(readFileSync(join(tmp, 'full', 'step-6', f))), `${f} differs`);
+    }
+    assert.equal(a.bestStep, b2.bestStep);
+    assert.equal(a.finalDir.replace('full', 'split'), b2.finalDir);
+    assert.ok(!readdirSync(join(tmp, 'split')).some((n) => n.includes('.tmp-')), 'temp folders cleaned');
+    // keepLast 2 plus best and latest.
+    assert.ok(listCheckpoints(join(tmp, 'full')).length <= 3);
+
+    // Resuming a finished run trains nothing and returns the same result.
+    const again = await run(join(tmp, 'full'), { resume: true });
+    again.adapters.dispose();
+    assert.equal(again.steps, 6);
+
+    // Refused: a run folder reused without --resume, other settings, other rank, corruption.
+    await assert.rejects(run(join(tmp, 'split')), (e: unknown) => e instanceof SmftError && /already holds checkpoints/.test(e.message));
+    await assert.rejects(
+      trainLora({ model: lm.model, modelName: 'tiny-llama', objective: obj, out: join(tmp, 'split'), lora: RESUME_LORA, train: { ...RESUME_TRAIN, lr: 1e-3 }, resume: true }),
+      (e: unknown) => e instanceof SmftError && /other settings/.test(e.message) && /lr/.test(e.message));
+    await assert.rejects(
+      trainLora({ model: lm.model, modelName: 'tiny-llama', objective: obj, out: join(tmp, 'split'), lora: { ...RESUME_LORA, r: 8 }, train: RESUME_TRAIN, resume: true }),
+      (e: unknown) => e instanceof SmftError && /rank r=4/.test(e.message));
+    const w = join(tmp, 'split', 'step-6', 'adapter_model.safetensors');
+    const bytes = readFileSync(w);
+    bytes[bytes.length - 3] ^= 0xff;
+    writeFileSync(w, bytes);
+    await assert.rejects(run(join(tmp, 'split'), { resume: true }), (e: unknown) => e instanceof SmftError && /checksum/.test(e.message));
+    // Another base model.
+    const qwen = await loadModel(fixture('tiny-qwen2'));
+    try {
+      assert.throws(() => loadTrainingCheckpoint(join(tmp, 'full', 'step-6'), qwen.model, { baseInfo: baseInfoFromModel(qwen.model, 'tiny-qwen2'), expectRank: 4 }),
+        (e: unknown) => e instanceof SmftError && /another base model/.test(e.message));
+    } finally {
+      qwen.model.dispose();
+    }
+  } finally {
+    obj.dispose();
+    lm.model.dispose();
+  }
+});
+
+test('NaN/Inf loss stops with a clear SmftError; the last good checkpoint stays', async () => {
+  await useBackend('wasm');
+  const lm = await loadModel(fixture('tiny-qwen2'));
+  const obj = new RatingObjective(lm.model, lm.tokenizer, markerTask(8, 5), { templates });
+  const out = join(tmp, 'nan');
+  try {
+    await assert.rejects(
+      trainLora({
+        model: lm.model, modelName: 'tiny-qwen2', objective: obj, out, lora: { r: 2, alpha: 4, dropout: 0 },
+        // An absurd learning rate: AdamW moves every B entry by ~1e30 at step 1, so step 2's loss is not finite.
+        train: { epochs: 5, batchSize: 4, gradAccumSteps: 1, lr: 1e30, warmupRatio: 0, schedule: 'constant', valFraction: 0, saveEvery: 1, maxGradNorm: 0 },
+      }),
+      (e: unknown) => e instanceof SmftError && /diverged at step 2/.test(e.message) && /step-1/.test(e.message) && /lower the learning rate/.test(e.message),
+    );
+    assert.equal(readPointer(out, 'latest'), join(out, 'step-1'));
+    assert.ok(!existsSync(join(out, 'step-2')));
+    const ck = loadTrainingCheckpoint(join(out, 'step-1'), lm.model, { baseInfo: baseInfoFromModel(lm.model, 'tiny-qwen2'), expectRank: 2 });
+    assert.equal(ck.state.step, 1);
+    ck.adapters.dispose();
+  } finally {
+    obj.dispose();
+    lm.model.dispose();
+  }
+});
