@@ -7,7 +7,7 @@ import { registerReport } from './commands/report.js';
 import { registerSplit } from './commands/split.js';
 import { registerRate } from './commands/rate.js';
 import { registerTrain } from './commands/train.js';
-import { registerMerge } from './commands/train-lora.js';
+import { registerMerge, registerTrajectory } from './commands/train-lora.js';
 import { registerReproduce } from './commands/reproduce.js';
 
 /** The smft command line: a thin layer over the library in src/. */
@@ -27,6 +27,7 @@ registerSplit(program);
 registerRate(program);
 registerTrain(program);
 registerMerge(program);
+registerTrajectory(program);
 registerReproduce(program);
 
 await program.parseAsync(process.argv);

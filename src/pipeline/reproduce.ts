@@ -145,7 +145,9 @@ export async function reproduce(cfg: StudyConfig, opts: { runDir: string; dataDi
       }
       const prov = await provenance({ seed: cfg.evaluate.seed, dataFiles: [evalFile(lang)], predictions: files, extra: { study: cfg } });
       await writeEvaluation(join(dir, 'evaluation'), ev, prov, extra);
-      await buildReport(join(dir, 'evaluation'), { word: lang === 'en' ? cfg.report.word : undefined });
+      // The radar word is English; left to the report's default when it was not rated.
+      const word = lang === 'en' && table.words.some((w) => w.toLowerCase() === cfg.report.word.toLowerCase()) ? cfg.report.word : undefined;
+      await buildReport(join(dir, 'evaluation'), { word });
     });
     stages.push(s);
     const evDir = join(s.dir, 'evaluation');

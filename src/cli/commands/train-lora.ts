@@ -1,4 +1,14 @@
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
+import { mkdirSync } from 'node:fs';
+import Papa from 'papaparse';
+import { resolveDataDir } from '../../data/datadir.js';
+import type { Lang } from '../../data/dimensions.js';
+import { loadNorms } from '../../data/norms.js';
+import { initBackend, type BackendName } from '../../lm/backend.js';
+import { loadModel } from '../../lm/load.js';
+import { alignmentTrajectory } from '../../pipeline/trajectory.js';
+import { writeFileAtomic } from '../../util/atomic.js';
+import { evalSetFile } from './evaluate.js';
 import type { Command } from 'commander';
 import type { CausalLM } from '../../lm/model.js';
 import { SmftError } from '../../util/errors.js';
@@ -40,5 +50,35 @@ export function registerMerge(program: Command): void {
     .action(action(async (f: { model: string; checkpoint: string; out: string }) => {
       const r = await mergeLora({ base: f.model, adapter: resolve(f.checkpoint), out: resolve(f.out) });
       process.stdout.write(`${r.out}\n`);
+    }));
+}
+
+export function registerTrajectory(program: Command): void {
+  program
+    .command('trajectory')
+    .description('alignment trajectory of a LoRA run: RSA and dimension-wise ρ of the base model and every saved checkpoint')
+    .requiredOption('--model <path|id>', 'base model of the run')
+    .requiredOption('--run <dir>', 'run folder from smft train')
+    .requiredOption('-o, --out <dir>', 'output folder: trajectory.csv and the ratings of each step')
+    .option('--lang <lang>', 'en or nl', 'en')
+    .option('--eval-set <set>', "words: 'paper' or a norms/eval CSV", 'paper')
+    .option('--limit <n>', 'rate only the first n words', (v: string) => Number(v))
+    .option('--backend <name>', 'TF.js backend', 'auto')
+    .option('--data-dir <dir>', 'data directory (default: SMFT_DATA_DIR or ./data)')
+    .action(action(async (f: { model: string; run: string; out: string; lang: Lang; evalSet: string; limit?: number; backend: BackendName; dataDir?: string }) => {
+      if (f.lang !== 'en' && f.lang !== 'nl') throw new SmftError(`--lang must be en or nl, got '${f.lang}'`);
+      const dataDir = resolveDataDir(f.dataDir);
+      const norms = await loadNorms(evalSetFile(f.evalSet, f.lang, dataDir), f.lang);
+      let words = f.lang === 'en' ? norms.words.map((w) => w.toLowerCase()) : norms.words;
+      if (f.limit) words = words.slice(0, f.limit);
+      await initBackend(f.backend);
+      const lm = await loadModel(f.model, { backend: f.backend });
+      const out = resolve(f.out);
+      mkdirSync(out, { recursive: true });
+      const points = await alignmentTrajectory(lm, resolve(f.run), norms, words, f.lang, out);
+      const subsets = Object.keys(points[0].rsa);
+      const rows = points.map((p) => [p.step, ...subsets.map((s) => p.rsa[s]), p.meanDimensionRho]);
+      writeFileAtomic(join(out, 'trajectory.csv'), Papa.unparse({ fields: ['step', ...subsets.map((s) => `rsa_${s}`), 'mean_dimension_rho'], data: rows }, { newline: '\n' }) + '\n');
+      for (const r of rows) process.stdout.write(`step ${String(r[0]).padEnd(6)}${r.slice(1).map((v) => Number(v).toFixed(3).padEnd(9)).join('')}\n`);
     }));
 }

@@ -1,0 +1,41 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { loadStudyConfig } from '../src/pipeline/config.js';
+import { reproduce } from '../src/pipeline/reproduce.js';
+import { testDataDir } from './helpers/data.js';
+
+const root = resolve(import.meta.dirname, '..');
+
+test('reproduce: every stage runs once, writes evaluation and report, and a rerun is served from the cache', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'smft-study-'));
+  const file = join(dir, 'study.json');
+  writeFileSync(file, JSON.stringify({
+    name: 'mini', model: 'test/fixtures/models/tiny-qwen2', backend: 'wasm', languages: ['en'],
+    conditions: { en_ft: 'en_ft_tiny' }, rate: { evalSet: 'paper', batchSize: 32, limit: 40 },
+    embed: true, glove: false, published: true, evaluate: { bootstrap: 4, seed: 1, metric: 'cosine' },
+  }));
+  const cfg = loadStudyConfig(file, root);
+  const first = await reproduce(cfg, { runDir: join(dir, 'run'), dataDir: testDataDir() });
+  assert.deepEqual(first.stages.map((s) => s.name), ['train-en_ft', 'rate-base-en', 'rate-en_ft-en', 'embed-base-en', 'evaluate-en']);
+  assert.ok(first.stages.every((s) => !s.skipped));
+  const r = first.results.en!;
+  assert.equal(r.n_words, 40);
+  assert.deepEqual(r.models, ['base', 'en_ft', 'gpt4o_base', 'gpt4o_en_ft', 'gpt4o_nl_ft', 'gpt4o_qa_ft']);
+  // The published predictions keep their published quality on these words.
+  assert.ok(r.rsa.all.gpt4o_en_ft.rho > r.rsa.all.gpt4o_base.rho);
+  assert.ok(r.layers && r.layers.all.length > 0);
+  assert.ok(existsSync(first.reports.en!) && /<img[^>]+data:image\/(png|svg)/.test(readFileSync(first.reports.en!, 'utf8')));
+  const again = await reproduce(cfg, { runDir: join(dir, 'run'), dataDir: testDataDir() });
+  assert.ok(again.stages.every((s) => s.skipped), 'second run must be fully cached');
+  assert.deepEqual(again.results.en!.rsa, r.rsa);
+});
+
+test('a study config with an unknown field is a one-line error naming the file', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'smft-study-'));
+  const file = join(dir, 'bad.json');
+  writeFileSync(file, JSON.stringify({ name: 'x', model: 'm', bootstrapp: 3 }));
+  assert.throws(() => loadStudyConfig(file, root), (e: Error) => e.message.includes(file) && e.message.includes('bootstrapp') && !e.message.includes('\n'));
+});
