@@ -47,7 +47,7 @@ export async function bootstrapRsa(human: PreparedRdm, models: PreparedRdm[], op
   const iters = counts.length / n;
   const M = models.length;
   const flat = new Float64Array(iters * M);
-  const progress = new Progress(`bootstrap ${opts.label}`, iters, 'iterations');
+  const progress = new Progress(`bootstrap ${opts.label} (iterations)`, iters);
   const threads = Math.max(1, Math.min(opts.threads, iters));
   if (threads === 1) {
     flat.set(runIterations(new BootstrapKernel(human, models), counts, opts.convention, (k) => progress.tick(k)));

@@ -45,7 +45,7 @@ export function layerwiseRsa(rep: Representations, norms: Norms, lang: Lang, opt
     keep.forEach(({ r }, k) => cols.forEach((j, c) => { H[k * cols.length + c] = norms.values[r * D + j]; }));
     const human = condensedRdm(zscoreColumns(H, n, cols.length), n, cols.length, metric, fill);
     const humanRanks = averageRanks(human);
-    const progress = new Progress(`layer-wise RSA ${subset}`, rep.layers * Object.keys(rep.pooled).length, 'layers');
+    const progress = new Progress(`layer-wise RSA ${subset}`, rep.layers * Object.keys(rep.pooled).length);
     out[subset] = [];
     for (const [pooling, data] of Object.entries(rep.pooled)) {
       for (let layer = 0; layer < rep.layers; layer++) {

@@ -18,7 +18,7 @@ export async function binnedRsa(
   const chunks = rowChunks(n, Math.max(1, opts.threads) * 32);
   const joint = sources.slice(1).map(() => new Float64Array(B * B));
   const local = sources.slice(1).map(() => new Uint32Array(B * B));
-  const progress = new Progress('binned RSA', chunks.length, 'row blocks');
+  const progress = new Progress('binned RSA (row blocks)', chunks.length);
   if (opts.threads <= 1) {
     for (const [rowStart, rowEnd] of chunks) { jointCountsRows({ ...base, rowStart, rowEnd }, local); progress.tick(); }
     local.forEach((t, q) => { for (let k = 0; k < t.length; k++) joint[q][k] += t[k]; });

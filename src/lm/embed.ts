@@ -6,7 +6,7 @@ import type { CausalLM } from './model.js';
 import type { LmTokenizer } from './tokenizer.js';
 import { PLACEHOLDERS, fillTemplate } from './prompts.js';
 import { PromptBuilder, checkWords, commonPrefix } from './rate.js';
-import { Progress } from './progress.js';
+import { Progress } from '../util/progress.js';
 import { readSafetensors, writeSafetensors } from './safetensors.js';
 
 /** Fixed prompts for word representations (the word is followed by text, so "last" ≠ word). */
@@ -78,8 +78,9 @@ export async function embedWords(model: CausalLM, tokenizer: LmTokenizer, opts: 
       const mask = batch.map((b) => [...b.ids.map(() => 1), ...new Array<number>(tmax - b.ids.length).fill(0)]);
       const out = model.forward(ids, { attentionMask: mask, outputHiddenStates: true, logits: 'none' });
       try {
-        out.hiddenStates!.forEach((hs, l) => {
-          const d = hs.dataSync() as Float32Array;
+        for (const [l, hs] of out.hiddenStates!.entries()) {
+          // Asynchronous read: on the webgpu backend in Node a synchronous read is not possible.
+          const d = (await hs.data()) as Float32Array;
           batch.forEach((b, r) => {
             const o = (l * n + s + r) * h;
             const row = (t: number): Float32Array => d.subarray((r * tmax + t) * h, (r * tmax + t + 1) * h);
@@ -89,7 +90,7 @@ export async function embedWords(model: CausalLM, tokenizer: LmTokenizer, opts: 
               for (let j = 0; j < h; j++) mean[o + j] += x[j] / (b.end - b.start);
             }
           });
-        });
+        }
       } finally {
         tf.dispose(out.hiddenStates!);
       }

@@ -5,7 +5,7 @@ import type { Dimension } from '../data/dimensions.js';
 import type { BackendName } from './backend.js';
 import type { PromptTemplate } from './prompts.js';
 import { checkWords, type RateOptions, type RateStats, type RatingRow } from './rate.js';
-import { Progress } from './progress.js';
+import { Progress } from '../util/progress.js';
 import type { WorkerMessage } from './rate-worker.js';
 
 /** What one worker is asked to do (structured-clone safe). */

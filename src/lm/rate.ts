@@ -6,7 +6,7 @@ import type { CausalLM } from './model.js';
 import { disposeCache } from './model.js';
 import type { LmTokenizer, ChatMessage } from './tokenizer.js';
 import { fillTemplate, type PromptTemplate } from './prompts.js';
-import { Progress } from './progress.js';
+import { Progress } from '../util/progress.js';
 
 /** One elicited rating: expected value over the renormalised probabilities of "0"…"5". */
 export interface RatingRow {
@@ -192,7 +192,8 @@ export async function rateWords(model: CausalLM, tokenizer: LmTokenizer, opts: R
             logitsAt: suffixes.map((x) => x.length - 1),
             logitsTokenIds: digits,
           });
-          const logits = out.logits!.dataSync();
+          // Asynchronous read: on the webgpu backend in Node a synchronous read is not possible.
+          const logits = (await out.logits!.data()) as Float32Array;
           out.logits!.dispose();
           const batchRows = idx.map((i, r) => ratingFromLogits(job.words[i], job.template.dimension, logits.subarray(r * 6, r * 6 + 6)));
           for (const x of suffixes) stats.forwardTokens += x.length;

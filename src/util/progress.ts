@@ -1,27 +1,49 @@
+import cliProgress from 'cli-progress';
 import { log } from './log.js';
 
 /**
- * Progress of a long loop as periodic log lines: done/total, rate and ETA, at most every
- * `intervalMs` (and once at the end).
+ * Progress for long loops: a cli-progress bar on an interactive terminal, otherwise a pino
+ * line every `intervalMs` with the rate and ETA.
  */
 export class Progress {
   private done = 0;
-  private readonly start = Date.now();
-  private last = 0;
-  constructor(private readonly label: string, private readonly total: number, private readonly unit = 'items', private readonly intervalMs = 2000) {}
+  private readonly t0 = Date.now();
+  private last = Date.now();
+  private readonly bar: cliProgress.SingleBar | null;
+  private readonly intervalMs: number;
 
-  tick(k = 1): void {
-    this.done += k;
+  constructor(
+    private readonly what: string,
+    private readonly total: number,
+    { bar = process.stderr.isTTY === true && process.env.SMFT_LOG_LEVEL !== 'silent', intervalMs = 5_000 }: { bar?: boolean; intervalMs?: number } = {},
+  ) {
+    this.intervalMs = intervalMs;
+    this.bar = bar && total > 0
+      ? new cliProgress.SingleBar({ format: `${what} [{bar}] {value}/{total} {rate}/s ETA {eta_formatted}`, stream: process.stderr, hideCursor: true }, cliProgress.Presets.shades_classic)
+      : null;
+    this.bar?.start(total, 0, { rate: '0.0' });
+  }
+
+  tick(n = 1): void {
+    this.done += n;
     const now = Date.now();
-    if (this.done >= this.total || now - this.last >= this.intervalMs) {
+    const rate = this.done / Math.max(1e-3, (now - this.t0) / 1000);
+    if (this.bar) {
+      this.bar.update(this.done, { rate: rate.toFixed(1) });
+      if (this.done >= this.total) this.stop();
+    } else if (now - this.last >= this.intervalMs || this.done === this.total) {
       this.last = now;
-      const secs = (now - this.start) / 1000;
-      const rate = secs > 0 ? this.done / secs : 0;
-      const eta = rate > 0 ? (this.total - this.done) / rate : NaN;
-      log.info(
-        { task: this.label, done: this.done, total: this.total, rate: Number(rate.toFixed(2)), eta_s: Number.isFinite(eta) ? Number(eta.toFixed(1)) : null },
-        `${this.label}: ${this.done}/${this.total} ${this.unit} (${rate.toFixed(1)}/s, ETA ${Number.isFinite(eta) ? eta.toFixed(0) + ' s' : '?'})`,
-      );
+      const eta = rate > 0 ? Math.round((this.total - this.done) / rate) : null;
+      log.info({ task: this.what, done: this.done, total: this.total, per_s: Number(rate.toFixed(2)), eta_s: eta }, `${this.what}: ${this.done}/${this.total} (${rate.toFixed(1)}/s, ETA ${eta ?? '?'} s)`);
+      if (this.done === this.total) this.stop();
     }
+  }
+
+  private stopped = false;
+
+  stop(): void {
+    if (this.stopped) return;
+    this.stopped = true;
+    this.bar?.stop();
   }
 }
