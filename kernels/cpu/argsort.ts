@@ -1,10 +1,8 @@
 /**
- * Stable argsort of float64 keys by LSD radix sort, in linear time (about 10× faster than a
- * comparison sort of indices at RDM sizes). The high 32 bits of each order-preserving key
- * (sign, exponent, 20 mantissa bits) are sorted in three 11-bit passes, whose 2048 buckets keep
- * the scatter cache-friendly; runs of equal high bits — short except for exactly equal values
- * — are then finished by the low bits with an insertion sort, which keeps the result exact
- * and stable. NaN is not expected (RDMs replace it by a fill value before sorting).
+ * Stable argsort of float64 keys by LSD radix sort on their order-preserving 64-bit patterns,
+ * in linear time (about 10× faster than a comparison sort of indices at RDM sizes): six passes
+ * of 11 bits, whose 2048 buckets keep the scatter cache-friendly; passes whose digit is the
+ * same for every key are skipped. NaN is not expected (RDMs replace it by a fill value).
  */
 export function argsortFloat64(values: Float64Array): Uint32Array {
   const n = values.length;
@@ -22,34 +20,19 @@ export function argsortFloat64(values: Float64Array): Uint32Array {
   for (let i = 0; i < n; i++) idx[i] = i;
   let tmp = new Uint32Array(n);
   const count = new Uint32Array(2048);
-  for (const shift of [0, 11, 22]) {
+  // Six passes of 11 bits, least significant first: low word, then high word.
+  const passes: Array<[Uint32Array, number]> = [[lo, 0], [lo, 11], [lo, 22], [hi, 0], [hi, 11], [hi, 22]];
+  for (const [key, shift] of passes) {
     count.fill(0);
-    for (let i = 0; i < n; i++) count[(hi[i] >>> shift) & 0x7ff]++;
-    if (n > 0 && count[(hi[0] >>> shift) & 0x7ff] === n) continue;
+    for (let i = 0; i < n; i++) count[(key[i] >>> shift) & 0x7ff]++;
+    if (n > 0 && count[(key[0] >>> shift) & 0x7ff] === n) continue;
     let sum = 0;
     for (let b = 0; b < 2048; b++) { const c = count[b]; count[b] = sum; sum += c; }
     for (let i = 0; i < n; i++) {
       const id = idx[i];
-      tmp[count[(hi[id] >>> shift) & 0x7ff]++] = id;
+      tmp[count[(key[id] >>> shift) & 0x7ff]++] = id;
     }
     const t = idx; idx = tmp; tmp = t;
-  }
-  // Finish runs of equal high words by the low word (stable insertion sort).
-  let a = 0;
-  while (a < n) {
-    const h = hi[idx[a]];
-    let b = a + 1;
-    while (b < n && hi[idx[b]] === h) b++;
-    if (b - a > 1) {
-      for (let i = a + 1; i < b; i++) {
-        const id = idx[i];
-        const key = lo[id];
-        let j = i - 1;
-        while (j >= a && lo[idx[j]] > key) { idx[j + 1] = idx[j]; j--; }
-        idx[j + 1] = id;
-      }
-    }
-    a = b;
   }
   return idx;
 }

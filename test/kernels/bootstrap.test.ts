@@ -57,7 +57,7 @@ for (const metric of ['cosine', 'euclidean', 'correlation'] as Metric[]) {
           return prepareRdm(condensedRdm(X, n, d, metric, fill), n, self);
         });
         const kernel = new BootstrapKernel(prepared[0], prepared.slice(1));
-        // Batches of 4 and a partial batch of 3, resamples of different shapes side by side.
+        // A full batch of 4 and partial batches, resamples of different shapes side by side.
         for (const size of [4, 3, 1]) {
           const idxs = Array.from({ length: size }, (_, r) => {
             const idx = Array.from({ length: n }, () => rng.int(n));
