@@ -9,13 +9,9 @@ import Papa from 'papaparse';
 import { canonicalDimension, type Lang } from '../data/dimensions.js';
 import { SmftError } from '../util/errors.js';
 
-export interface RsaEntry { rho: number; p: number; n_words: number; n_pairs: number }
-export interface BootPair { diff: number; ci: [number, number]; p: number }
-export interface BootModel { mean: number; ci: [number, number] }
-export interface DimEntry { rho: number; p: number; n: number }
-export interface SteigerEntry { z: number; p: number }
-export interface WordwiseEntry { mean_distance: number; mean_similarity: number; n_words: number }
-export interface TtestEntry { t: number; p: number; df: number }
+import type { RsaEntry, PairDiff as BootPair, ModelDistribution as BootModel, DimEntry, SteigerEntry, WordwiseEntry, TTestEntry as TtestEntry } from '../eval/results.js';
+
+export type { RsaEntry, BootPair, BootModel, DimEntry, SteigerEntry, WordwiseEntry, TtestEntry };
 export interface FileHash { path: string; sha256: string }
 export interface Provenance {
   smft_version?: string; created?: string; command?: string; seed?: number; node?: string;

@@ -1,3 +1,4 @@
+import { testDataDir } from '../helpers/data.js';
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, mkdirSync, rmSync, writeFileSync, readFileSync, appendFileSync, existsSync } from 'node:fs';
@@ -11,7 +12,7 @@ import { loadTemplates, type PromptTemplate } from '../../src/lm/prompts.js';
 import { rateWords, PromptBuilder, commonPrefix, type RatingRow } from '../../src/lm/rate.js';
 import { PredictionsWriter, PREDICTION_COLUMNS } from '../../src/lm/predictions.js';
 
-const PAPER_PROMPTS = join(process.cwd(), '..', 'shared', 'data', 'paper', 'prompts');
+
 const WORDS = ['ABANDON', 'apple', 'zoë', 'thunder', 'ed', 'één', 'x'];
 let qwen: LoadedModel;
 let llama: LoadedModel;
@@ -53,7 +54,8 @@ test('default templates: 11 English and 6 Dutch dimensions with placeholders', (
   for (const t of [...nl.values()]) assert.match(t.text, /\{Woord\}/);
 });
 
-test("the paper's prompt files load for both languages", { skip: !existsSync(PAPER_PROMPTS) }, () => {
+test("the paper's prompt files load for both languages", () => {
+  const PAPER_PROMPTS = join(testDataDir(), 'paper', 'prompts');
   const en = loadTemplates(PAPER_PROMPTS, 'en');
   assert.equal(en.size, 11);
   assert.match(en.get('foot_leg')!.source, /foot_prompt\.txt$/);

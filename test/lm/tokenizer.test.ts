@@ -1,3 +1,4 @@
+import { testDataDir } from '../helpers/data.js';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
@@ -5,7 +6,6 @@ import { join } from 'node:path';
 import { fixture } from './helpers.js';
 import { LmTokenizer } from '../../src/lm/tokenizer.js';
 
-const PAPER_PROMPTS = join(process.cwd(), '..', 'shared', 'data', 'paper', 'prompts');
 
 test('fixture tokenizers: digits are single tokens, text round-trips, Llama adds BOS', async () => {
   for (const name of ['tiny-llama', 'tiny-qwen2']) {
@@ -22,12 +22,9 @@ test('fixture tokenizers: digits are single tokens, text round-trips, Llama adds
 
 test('fixture tokenizers cover the words of the norming prompts', async () => {
   const tok = await LmTokenizer.load(fixture('tiny-qwen2'));
-  let files: string[] = [];
-  try {
-    files = readdirSync(PAPER_PROMPTS).filter((f) => f.endsWith('_prompt.txt'));
-  } catch {
-    // the shared data folder is optional
-  }
+  const PAPER_PROMPTS = join(testDataDir(), 'paper', 'prompts');
+  const files = readdirSync(PAPER_PROMPTS).filter((f) => f.endsWith('_prompt.txt'));
+  assert.ok(files.length >= 17, `paper prompt files in ${PAPER_PROMPTS}`);
   const words = new Set<string>();
   for (const f of files) for (const w of readFileSync(join(PAPER_PROMPTS, f), 'utf8').match(/[A-Za-z]+/g) ?? []) words.add(w);
   for (const w of ['concept', 'experienced', 'hearing', 'scale', 'number']) words.add(w);

@@ -1,6 +1,6 @@
 /**
  * LoRA recipes (configs/recipes/*.json): validation and overrides, and the tiny variants run end
- * to end on the fixture models with the paper's data (skipped when ../shared/data is absent).
+ * to end on the fixture models with the paper's data (from SMFT_DATA_DIR; fails without it).
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -10,12 +10,12 @@ import { join } from 'node:path';
 import { fixture, useBackend } from '../lm/helpers.js';
 import { SmftError } from '../../src/util/errors.js';
 import { loadModel, type LoadedModel } from '../../src/lm/load.js';
+import { testDataDir } from '../helpers/data.js';
 import { rateWords } from '../../src/lm/rate.js';
 import { loadTemplates } from '../../src/lm/prompts.js';
 import { loadRecipe, applyOverrides, runRecipe, trainLoraRecipe, applyCheckpoint, validateRecipe, type RatingRecipeData, type QaRecipeData } from '../../src/train/lora/index.js';
 
-const DATA = join(process.cwd(), '..', 'shared', 'data');
-const HAVE_DATA = existsSync(join(DATA, 'paper', 'train_pool_5436.csv')) && existsSync(join(DATA, 'paper', 'qa_train_840.json'));
+const DATA = testDataDir();
 let tmp: string;
 let llama: LoadedModel;
 
@@ -62,7 +62,7 @@ test('recipe errors and overrides', () => {
   assert.throws(() => applyOverrides(en, ['train.lr']), /key.path=value/);
 });
 
-test('en_ft_tiny end to end: checkpoints, metrics, then rating with the checkpoint', { skip: !HAVE_DATA }, async () => {
+test('en_ft_tiny end to end: checkpoints, metrics, then rating with the checkpoint', async () => {
   const out = join(tmp, 'en_ft_tiny');
   const r = await runRecipe('en_ft_tiny', { model: llama, out, dataDir: DATA });
   assert.equal(r.train.interrupted, false);
@@ -88,7 +88,7 @@ test('en_ft_tiny end to end: checkpoints, metrics, then rating with the checkpoi
   assert.ok(tuned.rows.some((row, i) => Math.abs(row.rating - base.rows[i].rating) > 1e-4));
 });
 
-test('qa_ft_tiny end to end: test accuracy of tuned and base model', { skip: !HAVE_DATA }, async () => {
+test('qa_ft_tiny end to end: test accuracy of tuned and base model', async () => {
   const out = join(tmp, 'qa_ft_tiny');
   const r = await runRecipe('qa_ft_tiny', { model: llama, out, dataDir: DATA, overrides: { train: { maxSteps: 3 } } });
   assert.equal(r.train.steps, 3);
@@ -96,7 +96,7 @@ test('qa_ft_tiny end to end: test accuracy of tuned and base model', { skip: !HA
   assert.equal(JSON.parse(readFileSync(join(out, 'qa_test.json'), 'utf8')).n, 16);
 });
 
-test('nl_ft_tiny builds Dutch prompts and trains a step; the CLI helper needs a model', { skip: !HAVE_DATA }, async () => {
+test('nl_ft_tiny builds Dutch prompts and trains a step; the CLI helper needs a model', async () => {
   const r = await runRecipe('nl_ft_tiny', { model: llama, out: join(tmp, 'nl_ft_tiny'), dataDir: DATA, overrides: ['train.maxSteps=1', 'train.valFraction=0'] });
   assert.equal(r.train.steps, 1);
   assert.equal(r.train.split.train, 32);
