@@ -4,7 +4,7 @@ import { log } from '../util/log.js';
 import type { Dimension } from '../data/dimensions.js';
 import type { BackendName } from './backend.js';
 import type { PromptTemplate } from './prompts.js';
-import { checkWords, type RateOptions, type RateStats, type RatingRow } from './rate.js';
+import { checkWords, logRatingDone, type RateOptions, type RateStats, type RatingRow } from './rate.js';
 import { Progress } from '../util/progress.js';
 import type { WorkerMessage } from './rate-worker.js';
 
@@ -88,13 +88,6 @@ export async function rateWordsParallel(opts: ParallelRateOptions): Promise<{ ro
     progress?.stop();
     await Promise.all(workers.map((w) => w.terminate()));
   }
-  stats.seconds = (Date.now() - t0) / 1000;
-  log.info({
-    prompts: stats.prompts,
-    forwardTokens: stats.forwardTokens,
-    tokensSaved: stats.tokensSaved,
-    savedPct: stats.fullTokens ? Number(((100 * stats.tokensSaved) / stats.fullTokens).toFixed(1)) : 0,
-    seconds: Number(stats.seconds.toFixed(1)),
-  }, 'rating done');
+  logRatingDone(stats, t0, { workers: n });
   return { rows, stats };
 }

@@ -212,6 +212,12 @@ export async function rateWords(model: CausalLM, tokenizer: LmTokenizer, opts: R
     progress?.stop();
   }
   stats.tokensSaved = stats.fullTokens - stats.forwardTokens;
+  logRatingDone(stats, t0, { backend: tf.getBackend() });
+  return { rows, stats };
+}
+
+/** Finish the stats of a rating run and log them (tokens saved by prefix caching, time). */
+export function logRatingDone(stats: RateStats, t0: number, extra: Record<string, unknown> = {}): void {
   stats.seconds = (Date.now() - t0) / 1000;
   log.info({
     prompts: stats.prompts,
@@ -219,7 +225,6 @@ export async function rateWords(model: CausalLM, tokenizer: LmTokenizer, opts: R
     tokensSaved: stats.tokensSaved,
     savedPct: stats.fullTokens ? Number(((100 * stats.tokensSaved) / stats.fullTokens).toFixed(1)) : 0,
     seconds: Number(stats.seconds.toFixed(1)),
-    backend: tf.getBackend(),
+    ...extra,
   }, 'rating done');
-  return { rows, stats };
 }
