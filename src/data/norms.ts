@@ -78,6 +78,14 @@ export function normsFromTable(t: CsvTable, lang: Lang): Norms {
   return { lang, file: t.file, words, dimensions: [...dims], values: Float64Array.from(vals), index };
 }
 
+/**
+ * The words as a model is prompted with them: norm files spell English words in upper case
+ * (as the Lancaster norms do), people read them in lower case; Dutch words are kept as they are.
+ */
+export function promptWords(norms: Norms): string[] {
+  return norms.lang === 'en' ? norms.words.map((w) => w.toLowerCase()) : norms.words;
+}
+
 export async function loadNorms(file: string, lang: Lang, sheet?: string): Promise<Norms> {
   return normsFromTable(await readTable(file, sheet ?? (lang === 'nl' && extname(file).toLowerCase() === '.xlsx' ? 'SensoryRatings' : undefined)), lang);
 }

@@ -33,6 +33,10 @@ export interface LoadPredictionsOptions {
   batchWords?: Map<string, string>;
 }
 
+/** Error codes of loadPredictions that a caller can answer by supplying norms / eval words. */
+export const NEEDS_NORMS = 'needs-norms';
+export const NEEDS_EVAL_WORDS = 'needs-eval-words';
+
 /**
  * Map custom_id → word from OpenAI batch input files: each line's last user message holds
  * the norming prompt, whose word stands in quotes after "concept is:" (or, failing that, is
@@ -133,7 +137,7 @@ function collectJsonl(file: string, c: Collected, evalWords: string[] | undefine
   const stem = basename(file, extname(file)).replace(/_test_results.*$/i, '').replace(/_results.*$/i, '');
   const role = columnRole(stem);
   if (role.kind !== 'model') throw new SmftError(`cannot tell dimension and model from the file name (expected '<dimension>_<model>_….jsonl', e.g. 'auditory_base_test_results.jsonl')`, file);
-  if (!evalWords && !batchWords) throw new SmftError('an OpenAI batch file needs its batch input file (--batch-input) or the evaluation word list (--eval-set) to map rows to words', file);
+  if (!evalWords && !batchWords) throw new SmftError('an OpenAI batch file needs its batch input file (--batch-input) or the evaluation word list (--eval-set) to map rows to words', file, NEEDS_EVAL_WORDS);
   if (!batchWords) log.warn({ file }, `${basename(file)}: no --batch-input given; assuming row k is word k of the evaluation set`);
   const lines = readText(file).split(/\r?\n/);
   let unparsed = 0;
@@ -258,7 +262,7 @@ export function loadPredictions(files: string[], opts: LoadPredictionsOptions = 
   const human = c.ratings.get(HUMAN);
   const humanHasAll = human && dims.every((d) => human.has(d));
   if (!humanHasAll) {
-    if (!opts.norms) throw new SmftError('the predictions carry no human ratings; give the norms (--norms FILE) or include a human column/rows');
+    if (!opts.norms) throw new SmftError('the predictions carry no human ratings; give the norms (--norms FILE) or include a human column/rows', undefined, NEEDS_NORMS);
     const unknown = keys.filter((k) => !opts.norms!.index.has(k));
     if (unknown.length) {
       const where = c.firstSeen.get(unknown[0])!.replace(/ \(column .*\)$/, '');

@@ -1,6 +1,6 @@
 import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { loadNorms } from '../data/norms.js';
+import { loadNorms, promptWords } from '../data/norms.js';
 import { loadPredictions } from '../data/predictions.js';
 import { PAPER_FILES } from '../data/sources.js';
 import type { Lang } from '../data/dimensions.js';
@@ -14,15 +14,15 @@ import { embedWords, saveEmbeddings, loadEmbeddings } from '../lm/embed.js';
 import { loadModel, type LoadedModel } from '../lm/load.js';
 import { PredictionsWriter } from '../lm/predictions.js';
 import { loadTemplates } from '../lm/prompts.js';
-import { rateWords, type RatingRow } from '../lm/rate.js';
+import { rateWords } from '../lm/rate.js';
 import { buildReport } from '../report/index.js';
 import { rateWithHead, trainGloveHead } from '../train/recipes.js';
+import { headRatingRows } from '../train/predict.js';
 import { applyCheckpoint } from '../train/lora/apply.js';
 import { runRecipe } from '../train/lora/recipes.js';
 import { log } from '../util/log.js';
 import { runStage, type StageResult } from './stage.js';
 import type { StudyConfig } from './config.js';
-import type { Dimension } from '../data/dimensions.js';
 
 export interface ReproduceResult { runDir: string; stages: StageResult[]; results: Partial<Record<Lang, EvaluationResults>>; reports: Partial<Record<Lang, string>> }
 
@@ -54,7 +54,7 @@ export async function reproduce(cfg: StudyConfig, opts: { runDir: string; dataDi
   const words = new Map<Lang, string[]>();
   for (const lang of cfg.languages) {
     const norms = await loadNorms(cfg.rate.evalSet === 'paper' ? evalFile(lang) : resolve(cfg.rate.evalSet), lang);
-    let w = lang === 'en' ? norms.words.map((x) => x.toLowerCase()) : norms.words;
+    let w = promptWords(norms);
     if (cfg.rate.limit) w = w.slice(0, cfg.rate.limit);
     words.set(lang, w);
   }
@@ -104,9 +104,7 @@ export async function reproduce(cfg: StudyConfig, opts: { runDir: string; dataDi
       await trainGloveHead({ out: join(dir, 'head'), dataDir: opts.dataDir });
       const r = await rateWithHead({ head: join(dir, 'head'), words: words.get('en')! });
       const writer = new PredictionsWriter(join(dir, 'predictions.csv'), 'glove_head');
-      const rows: RatingRow[] = [];
-      r.words.forEach((w, i) => r.dimensions.forEach((d, j) => rows.push({ word: w, dimension: d as Dimension, rating: r.values[i * r.dimensions.length + j], argmax: NaN, p0: NaN, p1: NaN, p2: NaN, p3: NaN, p4: NaN, p5: NaN })));
-      writer.append(rows);
+      writer.append(headRatingRows(r));
     });
     stages.push(s);
     predictionFiles.get('en')!.push(join(s.dir, 'predictions.csv'));

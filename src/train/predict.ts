@@ -2,6 +2,7 @@
  * Apply a trained regression head to word features: ratings per word × dimension, in the
  * norms' units, NaN rows for words without features.
  */
+import type { Dimension } from '../data/dimensions.js';
 import { SmftError } from '../util/errors.js';
 import { log } from '../util/log.js';
 import { selectRows, type FeatureMatrix } from '../features/matrix.js';
@@ -19,6 +20,17 @@ export interface HeadRatings {
   missing: string[];
   /** The features' source. */
   source: string;
+}
+
+/**
+ * Head ratings as rows of the long predictions file (`smft rate` output): a head gives the
+ * rating only, so argmax and the digit probabilities are left empty.
+ */
+export function headRatingRows(r: HeadRatings): Array<{ word: string; dimension: Dimension; rating: number; argmax: number; p0: number; p1: number; p2: number; p3: number; p4: number; p5: number }> {
+  const K = r.dimensions.length;
+  return r.words.flatMap((word, i) => r.dimensions.map((d, j) => ({
+    word, dimension: d as Dimension, rating: r.values[i * K + j], argmax: NaN, p0: NaN, p1: NaN, p2: NaN, p3: NaN, p4: NaN, p5: NaN,
+  })));
 }
 
 export interface PredictOptions {

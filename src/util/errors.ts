@@ -4,10 +4,13 @@
  */
 export class SmftError extends Error {
   readonly where: string | undefined;
-  constructor(message: string, where?: string) {
+  /** Machine-readable reason, for callers that can recover (e.g. 'needs-norms'). */
+  readonly code: string | undefined;
+  constructor(message: string, where?: string, code?: string) {
     super(where ? `${where}: ${message}` : message);
     this.name = 'SmftError';
     this.where = where;
+    this.code = code;
   }
 }
 

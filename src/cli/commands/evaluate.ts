@@ -4,7 +4,7 @@ import type { Command } from 'commander';
 import { resolveDataDir } from '../../data/datadir.js';
 import type { Lang } from '../../data/dimensions.js';
 import { loadNorms } from '../../data/norms.js';
-import { loadPredictions, readBatchInputWords } from '../../data/predictions.js';
+import { loadPredictions, readBatchInputWords, NEEDS_EVAL_WORDS, NEEDS_NORMS } from '../../data/predictions.js';
 import { PAPER_FILES } from '../../data/sources.js';
 import { evaluate } from '../../eval/evaluate.js';
 import { provenance } from '../../eval/provenance.js';
@@ -81,7 +81,7 @@ export function registerEvaluate(program: Command): void {
         table = loadPredictions(files, { lang, batchWords });
       } catch (e) {
         // Predictions without human ratings, or batch files: bring in the norms / eval set.
-        if (!(e instanceof SmftError) || !/no human ratings|evaluation word list/.test(e.message)) throw e;
+        if (!(e instanceof SmftError) || (e.code !== NEEDS_NORMS && e.code !== NEEDS_EVAL_WORDS)) throw e;
         lang ??= files.some((p) => /(horen|proeven|voelen|sensaties|ruiken|zien)_/i.test(p)) ? 'nl' : 'en';
         const evalFile = evalSetFile(f.evalSet, lang, dataDir);
         const normsFile = f.norms ? resolve(f.norms) : evalFile;

@@ -2,7 +2,7 @@ import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { resolveDataDir } from '../../data/datadir.js';
 import type { Dimension, Lang } from '../../data/dimensions.js';
-import { loadNorms } from '../../data/norms.js';
+import { loadNorms, promptWords } from '../../data/norms.js';
 import { readText } from '../../data/csv.js';
 import { SmftError } from '../../util/errors.js';
 import { log } from '../../util/log.js';
@@ -14,6 +14,7 @@ import { rateWords, type RatingRow } from '../../lm/rate.js';
 import { rateWordsParallel } from '../../lm/parallel.js';
 import { embedWords, saveEmbeddings } from '../../lm/embed.js';
 import { rateWithHead } from '../../train/recipes.js';
+import { headRatingRows } from '../../train/predict.js';
 import { applyCheckpoint } from './train-lora.js';
 import { action, choiceOption, intOption } from '../run.js';
 import { evalSetFile } from './evaluate.js';
@@ -29,9 +30,7 @@ export async function wordList(evalSet: string, lang: Lang, dataDir: string): Pr
     lines.forEach((l, i) => { if (l.trim() === '') throw new SmftError('empty line in the word list', `${file}:${i + 1}`); });
     return lines.map((l) => l.trim());
   }
-  const norms = await loadNorms(evalSetFile(evalSet, lang, dataDir), lang);
-  // Norm files spell English words in upper case; models see them as people do.
-  return lang === 'en' ? norms.words.map((w) => w.toLowerCase()) : norms.words;
+  return promptWords(await loadNorms(evalSetFile(evalSet, lang, dataDir), lang));
 }
 
 interface RateFlags {
@@ -67,9 +66,7 @@ export function registerRate(program: Command): void {
       if (f.head) {
         const r = await rateWithHead({ head: resolve(f.head), words });
         const writer = new PredictionsWriter(out, f.modelId ?? 'head');
-        const rows: RatingRow[] = [];
-        r.words.forEach((w, i) => r.dimensions.forEach((d, j) => rows.push({ word: w, dimension: d as Dimension, rating: r.values[i * r.dimensions.length + j], argmax: NaN, p0: NaN, p1: NaN, p2: NaN, p3: NaN, p4: NaN, p5: NaN })));
-        writer.append(rows.filter((row) => !writer.has(row.word, row.dimension)));
+        writer.append(headRatingRows(r).filter((row) => !writer.has(row.word, row.dimension)));
         process.stdout.write(`${out}\n`);
         return;
       }

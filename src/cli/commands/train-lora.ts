@@ -3,7 +3,7 @@ import { mkdirSync } from 'node:fs';
 import Papa from 'papaparse';
 import { resolveDataDir } from '../../data/datadir.js';
 import type { Lang } from '../../data/dimensions.js';
-import { loadNorms } from '../../data/norms.js';
+import { loadNorms, promptWords } from '../../data/norms.js';
 import { initBackend, type BackendName } from '../../lm/backend.js';
 import { loadModel } from '../../lm/load.js';
 import { alignmentTrajectory } from '../../pipeline/trajectory.js';
@@ -69,7 +69,7 @@ export function registerTrajectory(program: Command): void {
       if (f.lang !== 'en' && f.lang !== 'nl') throw new SmftError(`--lang must be en or nl, got '${f.lang}'`);
       const dataDir = resolveDataDir(f.dataDir);
       const norms = await loadNorms(evalSetFile(f.evalSet, f.lang, dataDir), f.lang);
-      let words = f.lang === 'en' ? norms.words.map((w) => w.toLowerCase()) : norms.words;
+      let words = promptWords(norms);
       if (f.limit) words = words.slice(0, f.limit);
       await initBackend(f.backend);
       const lm = await loadModel(f.model, { backend: f.backend });
