@@ -37,6 +37,8 @@ WORKDIR /opt/smft
 # Dependency layer first (cached while only sources change).
 COPY package.json package-lock.json ./
 COPY scripts/bundle/install-recipe.sh scripts/bundle/install-recipe.sh
+# npm ci runs `prepare`, which builds the WebAssembly kernels from these sources.
+COPY kernels/wasm/assembly kernels/wasm/assembly
 RUN scripts/bundle/install-recipe.sh --apt \
  && rm -rf /var/lib/apt/lists/* \
  && NODE_ENV=development scripts/bundle/install-recipe.sh --npm \

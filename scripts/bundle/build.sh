@@ -42,8 +42,10 @@ out="$root/bundle/smft"
 rm -rf "$out" "$root/bundle/smft-$plat-$arch.tar"
 mkdir -p "$out/lib" "$out/bin" "$out/node_modules"
 
-# 1. JavaScript: the CLI and the worker kernels.
+# 1. JavaScript: the CLI and the worker kernels; the WebAssembly kernels beside them.
 node scripts/bundle/esbuild.mjs "$out/lib"
+npm run --silent build:wasm
+cp kernels/wasm/*.wasm "$out/lib/"
 
 # 2. Files the code reads at run time, beside the bundle.
 cp node_modules/@tensorflow/tfjs-backend-wasm/dist/*.wasm "$out/lib/" 2>/dev/null || true

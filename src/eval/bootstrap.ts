@@ -1,6 +1,5 @@
-import { BootstrapKernel, BATCH, runIterations, type DuplicateConvention, type PreparedRdm } from '../../kernels/cpu/bootstrap.js';
-import type { BootstrapJob } from '../../kernels/cpu/bootstrap.worker.js';
-import { startKernelWorker } from '../../kernels/cpu/pool.js';
+import { BATCH, type BucketLayout, type DuplicateConvention, type PreparedRdm } from '../../kernels/cpu/bootstrap.js';
+import { KernelPool } from '../../kernels/cpu/pool.js';
 import { Rng } from '../util/rng.js';
 import { Progress } from '../util/progress.js';
 
@@ -36,47 +35,60 @@ export function resampleCounts(n: number, opts: Pick<BootstrapOptions, 'iteratio
   return counts;
 }
 
+/** Resamples per task: a few blocks per thread, so threads finish together. */
+function blockSize(rows: number, threads: number): number {
+  return Math.max(BATCH, Math.ceil(rows / Math.max(1, threads) / 4 / BATCH) * BATCH);
+}
+
+/**
+ * ρ of every model against the humans for each count vector (rows of `counts`, n each),
+ * computed in blocks on the pool's threads. Returns ρ flat, row-major (row × model).
+ * `key` names the RSA (one subset's RDMs): a thread reuses its kernel for blocks of one key.
+ */
+export async function rhoForCounts(
+  pool: KernelPool, key: string, human: PreparedRdm, models: PreparedRdm[], layouts: BucketLayout[],
+  counts: Uint32Array, convention: DuplicateConvention, onProgress?: (done: number) => void,
+): Promise<Float64Array> {
+  const n = human.n, rows = counts.length / n, M = models.length;
+  const block = blockSize(rows, pool.threads);
+  const parts: Array<Promise<Float64Array>> = [];
+  for (let from = 0; from < rows; from += block) {
+    const to = Math.min(rows, from + block);
+    parts.push(pool.run({ kind: 'rho', key, human, models, layouts, counts: counts.slice(from * n, to * n), convention }, onProgress));
+  }
+  const flat = new Float64Array(rows * M);
+  (await Promise.all(parts)).forEach((part, b) => flat.set(part, b * block * M));
+  return flat;
+}
+
+/** Per model, its column of a flat row-major (row × model) result. */
+export function byModel(flat: Float64Array, M: number): Float64Array[] {
+  const rows = flat.length / M;
+  return Array.from({ length: M }, (_, q) => Float64Array.from({ length: rows }, (_, r) => flat[r * M + q]));
+}
+
+let keys = 0;
+/** A key unique to one RSA within this process (see rhoForCounts). */
+export function rsaKey(label: string): string {
+  return `${label}#${++keys}`;
+}
+
 /**
  * Bootstrap distribution of each model's RSA ρ: one shared resample per iteration for all
- * models. Returns per model a Float64Array of ρ over iterations. Runs on worker threads when
- * `threads` > 1 (the prepared RDMs should then live in SharedArrayBuffers).
+ * models. Returns per model a Float64Array of ρ over iterations. The prepared RDMs should
+ * live in SharedArrayBuffers when `threads` > 1; `pool` reuses running threads.
  */
-export async function bootstrapRsa(human: PreparedRdm, models: PreparedRdm[], opts: BootstrapOptions): Promise<Float64Array[]> {
-  const n = human.n;
-  const counts = resampleCounts(n, opts);
-  const iters = counts.length / n;
-  const M = models.length;
-  const flat = new Float64Array(iters * M);
-  const progress = new Progress(`bootstrap ${opts.label} (iterations)`, iters);
-  const threads = Math.max(1, Math.min(opts.threads, iters));
-  if (threads === 1) {
-    flat.set(runIterations(new BootstrapKernel(human, models), counts, opts.convention, (k) => progress.tick(k)));
-  } else {
-    // Whole batches per worker.
-    const per = Math.ceil(iters / threads / BATCH) * BATCH;
-    await Promise.all(
-      Array.from({ length: threads }, (_, w) => {
-        const from = w * per;
-        const to = Math.min(iters, from + per);
-        if (from >= to) return Promise.resolve();
-        return new Promise<void>((resolve, reject) => {
-          const worker = startKernelWorker('bootstrap.worker');
-          worker.on('message', (msg: { progress?: number; done?: Float64Array }) => {
-            if (msg.progress) progress.tick(msg.progress);
-            if (msg.done) {
-              flat.set(msg.done, from * M);
-              void worker.terminate();
-              resolve();
-            }
-          });
-          worker.on('error', reject);
-          const job: BootstrapJob = { human, models, counts: counts.slice(from * n, to * n), convention: opts.convention };
-          worker.postMessage(job);
-        });
-      }),
-    );
+export async function bootstrapRsa(human: PreparedRdm, models: PreparedRdm[], opts: BootstrapOptions, pool?: KernelPool): Promise<Float64Array[]> {
+  const p = pool ?? new KernelPool(opts.threads);
+  try {
+    const layouts = await Promise.all(models.map((model) => p.run({ kind: 'layout', human, model })));
+    const counts = resampleCounts(human.n, opts);
+    const progress = new Progress(`bootstrap ${opts.label} (iterations)`, counts.length / human.n);
+    const flat = await rhoForCounts(p, rsaKey(opts.label), human, models, layouts, counts, opts.convention, (k) => progress.tick(k));
+    return byModel(flat, models.length);
+  } finally {
+    if (!pool) await p.close();
   }
-  return Array.from({ length: M }, (_, q) => Float64Array.from({ length: iters }, (_, it) => flat[it * M + q]));
 }
 
 /**
@@ -87,12 +99,9 @@ export async function bootstrapRsa(human: PreparedRdm, models: PreparedRdm[], op
 export async function bootstrapRsaGpu(rdms: Array<{ rdm: Float64Array; self: Float64Array }>, n: number, opts: BootstrapOptions): Promise<Float64Array[]> {
   const { GpuRsaBootstrap } = await import('../../kernels/webgpu/index.js');
   const counts = resampleCounts(n, opts);
-  const iters = counts.length / n;
   const gpu = await GpuRsaBootstrap.create(n, rdms.map((r) => r.rdm), { selfDistances: rdms.map((r) => r.self), convention: opts.convention });
   try {
-    const flat = await gpu.spearmanFromCounts(counts, iters);
-    const M = rdms.length - 1;
-    return Array.from({ length: M }, (_, q) => Float64Array.from({ length: iters }, (_, it) => flat[it * M + q]));
+    return byModel(await gpu.spearmanFromCounts(counts, counts.length / n), rdms.length - 1);
   } finally {
     gpu.destroy();
   }

@@ -1,8 +1,9 @@
 import type { DuplicateConvention } from '../../kernels/cpu/bootstrap.js';
 import type { Metric } from '../../kernels/cpu/rdm.js';
-import { defaultThreads } from '../../kernels/cpu/pool.js';
+import { defaultThreads, KernelPool } from '../../kernels/cpu/pool.js';
 import { subsetsFor } from '../data/dimensions.js';
 import { log } from '../util/log.js';
+import { Progress } from '../util/progress.js';
 import { SmftError } from '../util/errors.js';
 import { completeRows } from './complete.js';
 import { dimensionwise } from './dimensionwise.js';
@@ -61,20 +62,39 @@ export async function evaluate(t: RatingTable, options: EvaluateOptions = {}): P
   const rows: Record<string, number[]> = {};
   const samples: Record<string, Record<string, Float64Array>> = {};
   const words: Record<string, WordwiseSubset> = {};
-  for (const [subset, dims] of Object.entries(subsetsFor(t.lang))) {
+  const subsets = Object.entries(subsetsFor(t.lang)).filter(([subset, dims]) => {
     if (!dims.every((d) => t.dimensions.includes(d))) {
       log.info({ subset }, `${subset}: not every dimension of the subset is rated; no RSA for it`);
-      continue;
+      return false;
     }
     if (completeRows(t, dims).length < 3) {
       log.warn({ subset }, `${subset}: fewer than 3 words rated on every dimension; no RSA for it`);
-      continue;
+      return false;
     }
-    t0 = performance.now();
-    const indices = options.indices?.[subset];
-    if (options.indices && !indices) throw new Error(`bootstrap indices: no entry for subset '${subset}'`);
-    const r = await subsetRsa(t, subset, dims, { ...opts, indices });
-    timings[`rsa_${subset}`] = (performance.now() - t0) / 1000;
+    return true;
+  });
+  // One pool of threads for all subsets: one subset's RDMs are prepared while another's
+  // bootstrap runs. Worker threads pay off only for RDMs of some size.
+  const cpu = opts.device === 'cpu';
+  const pool = cpu ? new KernelPool(t.words.length < 200 && !opts.threadsExplicit ? 1 : opts.threads) : undefined;
+  const iterations = results.bootstrap_iterations ?? 0;
+  const progress = cpu && wantBoot ? new Progress('bootstrap (iterations × subsets)', iterations * subsets.length) : undefined;
+  t0 = performance.now();
+  let runs;
+  try {
+    runs = await Promise.all(subsets.map(async ([subset, dims]) => {
+      const indices = options.indices?.[subset];
+      if (options.indices && !indices) throw new Error(`bootstrap indices: no entry for subset '${subset}'`);
+      const r = await subsetRsa(t, subset, dims, { ...opts, indices, pool, progress });
+      timings[`rsa_${subset}`] = (performance.now() - t0) / 1000;
+      return r;
+    }));
+  } finally {
+    await pool?.close();
+  }
+  t0 = performance.now();
+  subsets.forEach(([subset, dims], s) => {
+    const r = runs[s];
     rows[subset] = r.rows;
     const dropped = t.words.length - r.rows.length;
     if (dropped > 0) log.info({ subset, dropped }, `${subset}: ${dropped} word(s) with a missing rating left out of RSA and word-wise analysis`);
@@ -85,7 +105,8 @@ export async function evaluate(t: RatingTable, options: EvaluateOptions = {}): P
     results.wordwise[subset] = w.summary;
     results.wordwise_ttest[subset] = w.ttest;
     results.wordwise_intermodel[subset] = w.intermodel;
-  }
+  });
+  timings.wordwise = (performance.now() - t0) / 1000;
   results.timings = timings;
   return { results, table: t, rows, samples, wordwise: words };
 }

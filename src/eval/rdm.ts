@@ -1,4 +1,7 @@
 import { condensedRdm, degenerateRows, type Metric } from '../../kernels/cpu/rdm.js';
+import type { Dimension } from '../data/dimensions.js';
+import { submatrix } from './complete.js';
+import type { RatingTable } from './table.js';
 
 export { condensedRdm, degenerateRows, type Metric };
 
@@ -22,4 +25,13 @@ export function zscoreColumns(X: Float64Array, n: number, d: number): Float64Arr
     for (let i = 0; i < n; i++) out[i * d + k] = (X[i * d + k] - mean) / sd;
   }
   return out;
+}
+
+/** One source's RDM on a subset: z-scored rows, condensed distances, self-distances. */
+export function subsetRdm(t: RatingTable, source: string, rows: number[], dims: readonly Dimension[], metric: Metric, fill: number): {
+  rdm: Float64Array; self: Float64Array;
+} {
+  const Z = zscoreColumns(submatrix(t, source, rows, dims), rows.length, dims.length);
+  const deg = degenerateRows(Z, rows.length, dims.length, metric);
+  return { rdm: condensedRdm(Z, rows.length, dims.length, metric, fill), self: Float64Array.from(deg, (g) => (g ? fill : 0)) };
 }

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { condensedRdm, degenerateRows, type Metric } from '../../kernels/cpu/rdm.js';
 import { spearman } from '../../kernels/cpu/correlate.js';
 import { BootstrapKernel, countsOf, prepareRdm, type DuplicateConvention } from '../../kernels/cpu/bootstrap.js';
+import { exactRho } from '../../kernels/cpu/bootstrap-exact.js';
 import { Rng } from '../../src/util/rng.js';
 import { zscoreColumns } from '../../src/eval/rdm.js';
 
@@ -74,3 +75,27 @@ for (const metric of ['cosine', 'euclidean', 'correlation'] as Metric[]) {
     }
   }
 }
+
+test('the float64 one-resample path equals brute-force resampling, and takes over where i32 lanes could overflow', () => {
+  const rng = new Rng(3);
+  for (const [n, heavy] of [[29, 0], [400, 300]] as const) {
+    const d = 3, fill = 2, metric: Metric = 'cosine';
+    const Xs = dataset(rng, n, d, true, 3);
+    for (const X of Xs) for (let k = 0; k < d; k++) X[2 * d + k] = 0;
+    const prepared = Xs.map((X) => prepareRdm(condensedRdm(X, n, d, metric, fill), n, Float64Array.from(degenerateRows(X, n, d, metric), (g) => (g ? fill : 0))));
+    const kernel = new BootstrapKernel(prepared[0], prepared.slice(1));
+    for (const conv of ['keep', 'exclude'] as DuplicateConvention[]) {
+      const idx = Array.from({ length: n }, () => rng.int(n));
+      // heavy: one word drawn `heavy` times, so weight × rank exceeds 2^31 in the SIMD lanes
+      for (let k = 0; k < heavy; k++) idx[k] = 2;
+      const c = countsOf(idx, n);
+      const want = bruteForce(Xs, n, d, idx, metric, fill, conv);
+      const exact = exactRho(prepared[0], prepared.slice(1), c, conv);
+      const simd = kernel.rho(c, conv);
+      want.forEach((w, q) => {
+        assert.ok(Math.abs(exact[q] - w) < 1e-12, `n=${n} ${conv} model ${q}: exact ${exact[q]} vs brute force ${w}`);
+        assert.ok(Math.abs(simd[q] - w) < 1e-12, `n=${n} ${conv} model ${q}: kernel ${simd[q]} vs brute force ${w}`);
+      });
+    }
+  }
+});
