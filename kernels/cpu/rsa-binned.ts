@@ -1,5 +1,6 @@
 import { centreRows, pairCount, type Metric } from './rdm.js';
 import { Rng } from '../../src/util/rng.js';
+import { Arena, instantiate } from './wasm.js';
 
 /**
  * RSA for word sets too large to hold their RDMs (39 707 words → 788 M pairs), in one pass
@@ -11,6 +12,10 @@ import { Rng } from '../../src/util/rng.js';
  * marginals give each bin the average rank of its members (members of a bin count as tied),
  * and Σ count·rank_h·rank_m gives the covariance. Binning into B equal-frequency levels moves
  * ρ by about ρ/B² (B = 512: < 1e-5, measured in scripts/bench against exact RSA).
+ *
+ * The pass itself runs in WebAssembly SIMD (kernels/wasm/assembly/binned.ts), four rows
+ * against two columns per step, with distances summed in dimension order exactly like
+ * pairDistance below (the tests compare the joint tables count for count).
  */
 export interface BinnedSource {
   /** Rows prepared for the metric: unit vectors (cosine, correlation) or raw rows (euclidean). */
@@ -81,82 +86,77 @@ export function binnedSource(Z: Float64Array, n: number, d: number, metric: Metr
   return { rows, degenerate, edges, lo, scale, grid };
 }
 
-export interface BinnedJob {
-  sources: BinnedSource[];
-  n: number;
-  d: number;
-  metric: Metric;
-  fill: number;
-  rowStart: number;
-  rowEnd: number;
+interface BinnedWasm {
+  countTile(src: number, S: number, i0: number, rows: number, j0: number, j1: number, n: number, d: number, stride: number, euclid: number, fill: number, G: number, B: number, hb: number, J: number, ix: number): void;
 }
 
+/** Columns j per tile: the tile's human bins (4 × J) stay in L1 while the models count. */
+const TILE_COLS = 2048;
+
 /**
- * Rows [rowStart, rowEnd) against all later rows: joint counts of (human bin, model bin) for
- * each model, added into `joint` (one B × B table per model, human bin major).
+ * Per-thread state of the binned pass (kernels/wasm/assembly/binned.ts): the sources' vectors
+ * (transposed, dimension-major), their bin edges and grids, and one B × B joint table per
+ * model, accumulated over the row blocks this thread is given.
  */
-export function jointCountsRows(job: BinnedJob, joint: Uint32Array[]): void {
-  const { sources, n, d, metric, fill } = job;
-  const B = sources[0].edges.length + 1;
-  const kernel = rowKernel(d, metric);
-  const hb = new Int32Array(n);
-  for (let i = job.rowStart; i < job.rowEnd; i++) {
-    const h = sources[0];
-    if (metric !== 'euclidean' && h.degenerate[i]) hb.fill(binOfValue(h, fill) * B);
-    else kernel.human(h.rows, h.degenerate, i, n, fill, h.edges, h.grid, h.lo, h.scale, GRID, hb, B, null);
-    for (let q = 1; q < sources.length; q++) {
-      const s = sources[q];
-      if (metric !== 'euclidean' && s.degenerate[i]) {
-        const b = binOfValue(s, fill), t = joint[q - 1];
-        for (let o = 0; o < n - i - 1; o++) t[hb[o] + b]++;
-      } else {
-        kernel.model(s.rows, s.degenerate, i, n, fill, s.edges, s.grid, s.lo, s.scale, GRID, hb, 1, joint[q - 1]);
+export class BinnedKernel {
+  private readonly arena: Arena;
+  private readonly wasm: BinnedWasm;
+  private readonly B: number;
+  private readonly stride: number;
+  private readonly desc: number;
+  private readonly hb: number;
+  private readonly ix: number;
+  private readonly tables: number[];
+
+  constructor(readonly sources: BinnedSource[], readonly n: number, readonly d: number, readonly metric: Metric, readonly fill: number) {
+    const B = sources[0].edges.length + 1, S = sources.length;
+    // Room past n for the four rows and two lanes of the last step.
+    const stride = n + 6;
+    this.B = B;
+    this.stride = stride;
+    this.arena = new Arena(S * (d * stride * 8 + stride + B * 8 + (GRID + 1) * 2 + 512) + (S - 1) * (B * B + 1) * 4 + 8 * (TILE_COLS + 2) * 4 + (1 << 16));
+    this.wasm = instantiate<BinnedWasm>('binned', this.arena);
+    const a = this.arena;
+    this.desc = a.alloc(S * 48);
+    this.hb = a.alloc(4 * TILE_COLS * 4);
+    this.ix = a.alloc(4 * (TILE_COLS + 2) * 4);
+    this.tables = [];
+    sources.forEach((s, q) => {
+      const X = a.alloc(d * stride * 8);
+      const cols = a.f64(X, d * stride);
+      for (let i = 0; i < n; i++) for (let k = 0; k < d; k++) cols[k * stride + i] = s.rows[i * d + k];
+      const deg = a.alloc(stride);
+      new Uint8Array(a.memory.buffer, deg, n).set(s.degenerate);
+      // The edges with a +∞ sentinel: the bin search needs no bounds check.
+      const edges = a.alloc(s.edges.byteLength + 8);
+      a.f64(edges, s.edges.length + 1).set([...s.edges, Infinity]);
+      const grid = a.alloc(s.grid.byteLength);
+      new Uint16Array(a.memory.buffer, grid, s.grid.length).set(s.grid);
+      const table = q === 0 ? 0 : a.alloc((B * B + 1) * 4);
+      if (q > 0) this.tables.push(table);
+      const view = new DataView(a.memory.buffer, this.desc + q * 48, 48);
+      [X, deg, edges, s.edges.length, grid, table].forEach((v, f) => view.setUint32(f * 4, v, true));
+      view.setFloat64(24, s.lo, true);
+      view.setFloat64(32, s.scale, true);
+    });
+  }
+
+  /** Rows [rowStart, rowEnd) against all later rows, counted into the joint tables. */
+  countRows(rowStart: number, rowEnd: number): void {
+    const { n, d, B, stride, wasm } = this;
+    const euclid = this.metric === 'euclidean' ? 1 : 0;
+    for (let i0 = rowStart; i0 < rowEnd; i0 += 4) {
+      const rows = Math.min(4, rowEnd - i0);
+      for (let j0 = i0 + 1; j0 < n; j0 += TILE_COLS) {
+        wasm.countTile(this.desc, this.sources.length, i0, rows, j0, Math.min(n, j0 + TILE_COLS), n, d, stride, euclid, this.fill, GRID, B, this.hb, TILE_COLS, this.ix);
       }
     }
   }
-}
 
-function binOfValue(s: BinnedSource, v: number): number {
-  let b = 0;
-  while (b < s.edges.length && s.edges[b] <= v) b++;
-  return b;
-}
-
-type RowKernel = (
-  X: Float64Array, deg: Uint8Array, i: number, n: number, fill: number, edges: Float64Array, grid: Uint16Array,
-  lo: number, scale: number, G: number, hb: Int32Array, mul: number, table: Uint32Array | null,
-) => void;
-
-const kernels = new Map<string, { human: RowKernel; model: RowKernel }>();
-
-/**
- * A row kernel specialised (generated once) for the dimension count and metric: distances of
- * row i to rows i+1 … n−1 with the dimensions unrolled, binned on the fly. With `table` null
- * it writes bin·mul into hb (the human pass); otherwise it counts table[hb[o] + bin]++.
- */
-function rowKernel(d: number, metric: Metric): { human: RowKernel; model: RowKernel } {
-  const key = `${metric}/${d}`;
-  let k = kernels.get(key);
-  if (k) return k;
-  const load = Array.from({ length: d }, (_, t) => `const x${t} = X[a + ${t}];`).join(' ');
-  const dist = metric === 'euclidean'
-    ? `let acc = 0, t = 0; ${Array.from({ length: d }, (_, t) => `t = x${t} - X[b + ${t}]; acc += t * t;`).join(' ')} const v = Math.sqrt(acc);`
-    : `const v = deg[j] ? fill : 1 - (${Array.from({ length: d }, (_, t) => `x${t} * X[b + ${t}]`).join(' + ')});`;
-  const body = (store: string) => `
-    const a = i * ${d}; ${load}
-    const E = edges.length;
-    for (let j = i + 1, o = 0, b = (i + 1) * ${d}; j < n; j++, o++, b += ${d}) {
-      ${dist}
-      let g = Math.floor((v - lo) * scale);
-      g = g < 0 ? 0 : g > G ? G : g;
-      let bin = grid[g];
-      while (bin < E && edges[bin] <= v) bin++;
-      ${store}
-    }`;
-  const make = (store: string) => new Function('X', 'deg', 'i', 'n', 'fill', 'edges', 'grid', 'lo', 'scale', 'G', 'hb', 'mul', 'table', body(store)) as RowKernel;
-  k = { human: make('hb[o] = bin * mul;'), model: make('table[hb[o] + bin]++;') };
-  kernels.set(key, k);
-  return k;
+  /** The joint table of model q (a view into the kernel's memory). */
+  table(q: number): Uint32Array {
+    return new Uint32Array(this.arena.memory.buffer, this.tables[q], this.B * this.B);
+  }
 }
 
 /** Spearman ρ of the binned variables from a joint count table (B × B, first variable major). */

@@ -1,5 +1,6 @@
 import type { Worker } from 'node:worker_threads';
-import { binnedSource, DEFAULT_BINS, jointCountsRows, rhoFromJoint, rowChunks, type BinnedJob, type BinnedSource } from '../../kernels/cpu/rsa-binned.js';
+import { BinnedKernel, binnedSource, DEFAULT_BINS, rhoFromJoint, rowChunks, type BinnedSource } from '../../kernels/cpu/rsa-binned.js';
+import type { BinnedInit } from '../../kernels/cpu/rsa-binned.worker.js';
 import type { Metric } from '../../kernels/cpu/rdm.js';
 import { startKernelWorker } from '../../kernels/cpu/pool.js';
 import { Progress } from '../util/progress.js';
@@ -14,16 +15,16 @@ export async function binnedRsa(
 ): Promise<Float64Array> {
   const B = opts.bins ?? DEFAULT_BINS;
   const sources = Z.map((z) => shareSource(binnedSource(z, n, d, opts.metric, opts.fill, B)));
-  const base = { sources, n, d, metric: opts.metric, fill: opts.fill };
+  const init: BinnedInit = { sources, n, d, metric: opts.metric, fill: opts.fill };
   const chunks = rowChunks(n, Math.max(1, opts.threads) * 32);
   const joint = sources.slice(1).map(() => new Float64Array(B * B));
-  const local = sources.slice(1).map(() => new Uint32Array(B * B));
   const progress = new Progress('binned RSA (row blocks)', chunks.length);
   if (opts.threads <= 1) {
-    for (const [rowStart, rowEnd] of chunks) { jointCountsRows({ ...base, rowStart, rowEnd }, local); progress.tick(); }
-    local.forEach((t, q) => { for (let k = 0; k < t.length; k++) joint[q][k] += t[k]; });
+    const kernel = new BinnedKernel(sources, n, d, opts.metric, opts.fill);
+    for (const [rowStart, rowEnd] of chunks) { kernel.countRows(rowStart, rowEnd); progress.tick(); }
+    joint.forEach((t, q) => t.set(kernel.table(q)));
   } else {
-    await inWorkers(Math.min(opts.threads, chunks.length), chunks, base, joint, () => progress.tick());
+    await inWorkers(Math.min(opts.threads, chunks.length), chunks, init, joint, () => progress.tick());
   }
   return Float64Array.from(joint, (t) => rhoFromJoint(t, B));
 }
@@ -35,8 +36,7 @@ function shareSource(s: BinnedSource): BinnedSource {
 }
 
 async function inWorkers(
-  threads: number, chunks: Array<[number, number]>, base: Omit<BinnedJob, 'rowStart' | 'rowEnd'>,
-  joint: Float64Array[], onChunk: () => void,
+  threads: number, chunks: Array<[number, number]>, init: BinnedInit, joint: Float64Array[], onChunk: () => void,
 ): Promise<void> {
   let next = 0;
   const workers: Worker[] = [];
@@ -45,19 +45,16 @@ async function inWorkers(
       const w = startKernelWorker('rsa-binned.worker');
       workers.push(w);
       const send = () => {
-        if (next < chunks.length) {
-          const [rowStart, rowEnd] = chunks[next++];
-          w.postMessage({ job: { ...base, rowStart, rowEnd } });
-        } else {
-          w.postMessage({ finish: true });
-        }
+        if (next < chunks.length) w.postMessage({ rows: chunks[next++] });
+        else w.postMessage({ finish: true });
       };
-      w.on("message", (r: { done?: boolean; joint?: Uint32Array[] }) => {
+      w.on('message', (r: { done?: boolean; joint?: Uint32Array[] }) => {
         if (r.done) { onChunk(); send(); return; }
         r.joint?.forEach((t: Uint32Array, q: number) => { for (let k = 0; k < t.length; k++) joint[q][k] += t[k]; });
         resolve();
       });
       w.on('error', reject);
+      w.postMessage({ init });
       send();
     })));
   } finally {
