@@ -1,5 +1,5 @@
 import { pairCount, rowOffset } from './rdm.js';
-import type { PreparedRdm } from './prepared.js';
+import { positionOf, type PreparedRdm } from './prepared.js';
 
 export type DuplicateConvention = 'keep' | 'exclude';
 
@@ -18,6 +18,7 @@ export function exactRho(human: PreparedRdm, models: PreparedRdm[], c: ArrayLike
   for (let i = 0; i < n; i++) { total += c[i]; copies += (c[i] * (c[i] - 1)) / 2; }
   const m = ((total * (total - 1)) / 2 - (convention === 'exclude' ? copies : 0) + 1) / 2;
   const h = weightedRanks(human, c, convention);
+  const position = positionOf(human);
   const diagonal = (self: PreparedRdm, rank: Float64Array, i: number) => rank[self.selfIndex[i]] - m;
   let xx = 0;
   for (let k = 0; k < h.rank.length; k++) xx += weightOf(human.pairs[k], c) * (h.rank[k] - m) ** 2;
@@ -30,7 +31,7 @@ export function exactRho(human: PreparedRdm, models: PreparedRdm[], c: ArrayLike
       const w = c[i] * c[j];
       if (w === 0) continue;
       const y = r.rank[k] - m;
-      xy += w * (h.rank[human.position[rowOffset(i, n) + j - i - 1]] - m) * y;
+      xy += w * (h.rank[position[rowOffset(i, n) + j - i - 1]] - m) * y;
       yy += w * y * y;
     }
     if (convention === 'keep') {

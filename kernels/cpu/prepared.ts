@@ -12,8 +12,8 @@ export interface PreparedRdm {
   n: number;
   /** Word pairs in sorted order of distance, packed i | j << 16 (i < j < n ≤ 65 536). */
   pairs: Uint32Array;
-  /** Sorted position of each pair, indexed like the condensed RDM. */
-  position: Uint32Array;
+  /** Sorted position of each pair, indexed like the condensed RDM (the human RDM needs it). */
+  position?: Uint32Array;
   /** Walk events in sorted order: [start, end) positions and the self-distance index, or −1. */
   events: WalkEvents;
   /** Per word: index into selfValues of its distance to its own copy. */
@@ -34,11 +34,11 @@ function allocator(shared: boolean): Alloc {
 }
 
 /**
- * Prepare an RDM for resampling. `presorted` reuses a sort already done for the point
- * estimate; `shared` puts the arrays in SharedArrayBuffers.
+ * Prepare an RDM for resampling. `presorted` reuses a sort already done; `shared` puts the
+ * arrays in SharedArrayBuffers; `withPosition` keeps the inverse order (the human RDM's).
  */
 export function prepareRdm(
-  rdm: Float64Array, n: number, selfDistance: Float64Array, presorted?: SortedVector, shared = false,
+  rdm: Float64Array, n: number, selfDistance: Float64Array, presorted?: SortedVector, shared = false, withPosition = true,
 ): PreparedRdm {
   const P = pairCount(n);
   if (rdm.length !== P) throw new Error('prepareRdm: RDM length does not match n');
@@ -50,12 +50,9 @@ export function prepareRdm(
   let o = 0;
   for (let i = 0; i < n; i++) for (let j = i + 1; j < n; j++) condensed[o++] = i | (j << 16);
   const pairs = alloc(Uint32Array, P);
-  const position = alloc(Uint32Array, P);
-  for (let k = 0; k < P; k++) {
-    const p = order[k];
-    pairs[k] = condensed[p];
-    position[p] = k;
-  }
+  for (let k = 0; k < P; k++) pairs[k] = condensed[order[k]];
+  const position = withPosition ? alloc(Uint32Array, P) : undefined;
+  if (position) for (let k = 0; k < P; k++) position[order[k]] = k;
   const selfValues = Float64Array.from(new Set(selfDistance)).sort();
   const selfIndex = Uint32Array.from(selfDistance, (v) => selfValues.indexOf(v));
   return { n, pairs, position, events: walkEvents(sorted, groupStart, selfValues, alloc), selfIndex, selfValues };
@@ -102,7 +99,7 @@ export const BUCKET_BITS = 13;
 export function bucketLayout(human: PreparedRdm, model: PreparedRdm, shared = false): BucketLayout {
   const n = human.n, P = pairCount(n), bits = BUCKET_BITS;
   const alloc = allocator(shared);
-  const pos = human.position, pairs = model.pairs;
+  const pos = positionOf(human), pairs = model.pairs;
   const hp = new Uint32Array(P);
   for (let k = 0; k < P; k++) {
     const v = pairs[k], i = v & 0xffff, j = v >>> 16;
@@ -120,4 +117,10 @@ export function bucketLayout(human: PreparedRdm, model: PreparedRdm, shared = fa
     humanPos[t] = hp[k];
   }
   return { bits, slot, humanPos, bucketStart };
+}
+
+/** The human RDM's sorted position of each pair (prepared with withPosition). */
+export function positionOf(human: PreparedRdm): Uint32Array {
+  if (!human.position) throw new Error('the human RDM was prepared without sorted positions');
+  return human.position;
 }

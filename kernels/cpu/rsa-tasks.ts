@@ -10,7 +10,7 @@ import { BootstrapKernel, runIterations, type DuplicateConvention } from './boot
  *   vectors; the all-ones vector gives the point estimate).
  */
 export type RsaTask =
-  | { kind: 'prepare'; Z: Float64Array; n: number; d: number; metric: Metric; fill: number }
+  | { kind: 'prepare'; Z: Float64Array; n: number; d: number; metric: Metric; fill: number; withPosition: boolean }
   | { kind: 'layout'; human: PreparedRdm; model: PreparedRdm }
   | { kind: 'rho'; key: string; human: PreparedRdm; models: PreparedRdm[]; layouts: BucketLayout[]; counts: Uint32Array; convention: DuplicateConvention };
 
@@ -23,10 +23,10 @@ let cached: { key: string; kernel: BootstrapKernel } | undefined;
 export function runTask<T extends RsaTask>(task: T, shared: boolean, onProgress?: (done: number) => void): TaskResult<T> {
   switch (task.kind) {
     case 'prepare': {
-      const { Z, n, d, metric, fill } = task;
+      const { Z, n, d, metric, fill, withPosition } = task;
       const rdm = condensedRdm(Z, n, d, metric, fill);
       const self = Float64Array.from(degenerateRows(Z, n, d, metric), (g) => (g ? fill : 0));
-      return prepareRdm(rdm, n, self, undefined, shared) as TaskResult<T>;
+      return prepareRdm(rdm, n, self, undefined, shared, withPosition) as TaskResult<T>;
     }
     case 'layout':
       return bucketLayout(task.human, task.model, shared) as TaskResult<T>;

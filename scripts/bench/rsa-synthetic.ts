@@ -3,10 +3,9 @@
  *   node --import tsx scripts/bench/rsa-synthetic.ts WORDS MODE [BINS]
  * MODE = exact | binned. Prints one JSON line: words, pairs, seconds, peak RSS, ρ per model.
  */
-import { condensedRdm, pairCount } from '../../kernels/cpu/rdm.js';
-import { averageRanks } from '../../kernels/cpu/ranks.js';
-import { centredPearson } from '../../kernels/cpu/correlate.js';
-import { defaultThreads } from '../../kernels/cpu/pool.js';
+import { pairCount } from '../../kernels/cpu/rdm.js';
+import { defaultThreads, KernelPool } from '../../kernels/cpu/pool.js';
+import { exactRho } from '../../kernels/cpu/bootstrap-exact.js';
 import { zscoreColumns } from '../../src/eval/rdm.js';
 import { binnedRsa } from '../../src/eval/rsa-large.js';
 import { Rng } from '../../src/util/rng.js';
@@ -23,10 +22,12 @@ const Z = [0, 0.5, 1, 2, 4].map((noise) => zscoreColumns(base.map((v) => v + noi
 const t0 = performance.now();
 let rho: number[];
 if (mode === 'exact') {
-  const human = condensedRdm(Z[0], n, d, 'cosine', 2);
-  const rh = averageRanks(human);
-  const m = (pairCount(n) + 1) / 2;
-  rho = Z.slice(1).map((z) => centredPearson(rh, averageRanks(condensedRdm(z, n, d, 'cosine', 2)), m, m));
+  // The evaluator's exact path without bootstrap: RDMs prepared on the pool's threads, then ρ
+  // from their sorted orders.
+  const pool = new KernelPool(defaultThreads());
+  const [human, ...models] = await Promise.all(Z.map((z, s) => pool.run({ kind: 'prepare', Z: z, n, d, metric: 'cosine', fill: 2, withPosition: s === 0 })));
+  await pool.close();
+  rho = Array.from(exactRho(human, models, new Uint32Array(n).fill(1), 'keep'));
 } else {
   rho = Array.from(await binnedRsa(Z, n, d, { metric: 'cosine', fill: 2, bins, threads: defaultThreads() }));
 }

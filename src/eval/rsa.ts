@@ -1,5 +1,6 @@
 import { pairCount, type Metric } from '../../kernels/cpu/rdm.js';
 import type { DuplicateConvention } from '../../kernels/cpu/bootstrap.js';
+import { exactRho } from '../../kernels/cpu/bootstrap-exact.js';
 import { KernelPool } from '../../kernels/cpu/pool.js';
 import type { Dimension } from '../data/dimensions.js';
 import { byModel, resampleCounts, rhoForCounts, rsaKey } from './bootstrap.js';
@@ -67,19 +68,21 @@ export async function subsetRsa(t: RatingTable, subset: string, dims: readonly D
   try {
     const d = dims.length;
     const prepared = await Promise.all([HUMAN, ...models].map((source) => pool.run({
-      kind: 'prepare', Z: zscoreColumns(submatrix(t, source, rows, dims), n, d), n, d, metric: opts.metric, fill: opts.fill,
+      kind: 'prepare', Z: zscoreColumns(submatrix(t, source, rows, dims), n, d), n, d, metric: opts.metric, fill: opts.fill, withPosition: source === HUMAN,
     })));
     const [human, ...rdms] = prepared;
+    const ones = new Uint32Array(n).fill(1);
+    const entries = (rho: Float64Array): Record<string, RsaEntry> =>
+      Object.fromEntries(models.map((m, q) => [m, { rho: rho[q], p: correlationP(rho[q], P), n_words: n, n_pairs: P }]));
+    // Without a bootstrap, the point estimate needs no kernel (and none of its memory).
+    if (!wantBoot) return { rows, rsa: entries(exactRho(human, rdms, ones, opts.duplicates)) };
     const layouts = await Promise.all(rdms.map((model) => pool.run({ kind: 'layout', human, model })));
     const key = rsaKey(subset);
-    const point = rhoForCounts(pool, key, human, rdms, layouts, new Uint32Array(n).fill(1), opts.duplicates);
-    const counts = wantBoot ? resampleCounts(n, { iterations: opts.bootstrap, seed: subsetSeed(opts.seed, subset), indices: opts.indices }) : undefined;
-    const progress = opts.progress ?? (counts ? new Progress(`bootstrap ${subset} (iterations)`, counts.length / n) : undefined);
-    const boot = counts ? rhoForCounts(pool, key, human, rdms, layouts, counts, opts.duplicates, (k) => progress?.tick(k)) : undefined;
-    const rho = await point;
-    const rsa: Record<string, RsaEntry> = {};
-    models.forEach((m, q) => { rsa[m] = { rho: rho[q], p: correlationP(rho[q], P), n_words: n, n_pairs: P }; });
-    if (!boot) return { rows, rsa };
+    const point = rhoForCounts(pool, key, human, rdms, layouts, ones, opts.duplicates);
+    const counts = resampleCounts(n, { iterations: opts.bootstrap, seed: subsetSeed(opts.seed, subset), indices: opts.indices });
+    const progress = opts.progress ?? new Progress(`bootstrap ${subset} (iterations)`, counts.length / n);
+    const boot = rhoForCounts(pool, key, human, rdms, layouts, counts, opts.duplicates, (k) => progress.tick(k));
+    const rsa = entries(await point);
     const dist = byModel(await boot, models.length);
     const samples: Record<string, Float64Array> = {};
     models.forEach((m, q) => { samples[m] = dist[q]; });
