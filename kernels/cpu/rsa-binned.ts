@@ -135,7 +135,8 @@ export class BinnedKernel {
       const table = q === 0 ? 0 : a.alloc((B * B + 1) * 4);
       if (q > 0) this.tables.push(table);
       const view = new DataView(a.memory.buffer, this.desc + q * 48, 48);
-      [X, deg, edges, s.edges.length, grid, table].forEach((v, f) => view.setUint32(f * 4, v, true));
+      // Offsets as in kernels/wasm/assembly/binned.ts (X_, DEG, EDGES, GRID_, TABLE, LO, SCALE).
+      [[0, X], [4, deg], [8, edges], [16, grid], [20, table]].forEach(([at, v]) => view.setUint32(at, v, true));
       view.setFloat64(24, s.lo, true);
       view.setFloat64(32, s.scale, true);
     });

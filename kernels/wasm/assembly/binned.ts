@@ -12,7 +12,7 @@
  * stepped while edge ≤ v (the edges end with +∞).
  */
 
-/** Per-source descriptor (48 bytes): pointers, sizes and the grid's origin and scale. */
+/** Per-source descriptor (48 bytes): pointers and the grid's origin and scale. */
 const X_ = 0, DEG = 4, EDGES = 8, GRID_ = 16, TABLE = 20, LO = 24, SCALE = 32;
 
 @inline function binOf(v: f64, s: usize, G: i32): u32 {

@@ -5,8 +5,7 @@
  * Four resamples run side by side in the four i32 lanes of a v128. All ranks are kept doubled
  * (2·rank = 2·cumulative weight + weight + 1) so they are exact integers; the caller guarantees
  * that every doubled rank and every weight × doubled centred rank fits in an i32. Sums of
- * squares and products are accumulated in f64, two lanes per f64x2 register, with two
- * independent accumulators per lane pair so the adds overlap.
+ * squares and products are accumulated in f64, two lanes per f64x2 register.
  *
  * Pointers are byte offsets in the imported memory; counts are i32x4 per word, pairs are
  * packed u32 (i | j << 16) in sorted order, events (tie groups and self-distance insertion
@@ -27,6 +26,26 @@
   v128.store(out, s1, 16);
 }
 
+/** Doubled rank of an item of weight w after cumulative weight cum: 2·cum + w + 1. */
+@inline function rank2(cum: v128, w: v128): v128 {
+  return i32x4.add(i32x4.add(i32x4.add(cum, cum), w), i32x4.splat(1));
+}
+
+/** acc + x·y in f64 (x, y: f64x2). */
+@inline function fma(acc: v128, x: v128, y: v128): v128 { return f64x2.add(acc, f64x2.mul(x, y)); }
+
+/** Pair weights of the sorted positions [k, end) (a tie group). */
+@inline function groupWeight(C: usize, ij: usize, k: u32, end: u32): v128 {
+  let o = i32x4.splat(0);
+  for (let q = k; q < end; q++) o = i32x4.add(o, weightAt(C, ij, q));
+  return o;
+}
+
+/** A group's weight with the copy pairs of its self-distance value sv (−1: none). */
+@inline function withSelf(o: v128, sv: i32, selfW: usize): v128 {
+  return sv >= 0 ? i32x4.add(o, v128.load(selfW + (<usize>sv << 4))) : o;
+}
+
 /**
  * Human walk: doubled ranks of every sorted position into H (i32x4 each), doubled ranks of
  * the self-distance groups into selfR, and Σ w·(2r − 2m)² per lane into out (4 × f64).
@@ -36,54 +55,35 @@ export function humanWalk(
   selfW: usize, selfR: usize, H: usize, M2p: usize, out: usize,
 ): void {
   const M2 = v128.load(M2p);
-  const one = i32x4.splat(1);
   let cum = i32x4.splat(0);
+  // Two accumulators per lane pair (even and odd positions), so the adds overlap.
   let a0 = f64x2.splat(0), a1 = f64x2.splat(0), b0 = f64x2.splat(0), b1 = f64x2.splat(0);
   let k: u32 = 0;
   for (let e: u32 = 0; e <= E; e++) {
     const stop = e < E ? load<u32>(evStart + (<usize>e << 2)) : P;
-    for (; k + 1 < stop; k += 2) {
+    for (; k < stop; k++) {
       const w = weightAt(C, ij, k);
-      const r = i32x4.add(i32x4.add(i32x4.add(cum, cum), w), one);
-      v128.store(H + (<usize>k << 4), r);
-      cum = i32x4.add(cum, w);
-      const x = weightAt(C, ij, k + 1);
-      const s = i32x4.add(i32x4.add(i32x4.add(cum, cum), x), one);
-      v128.store(H + (<usize>(k + 1) << 4), s);
-      cum = i32x4.add(cum, x);
-      const d = i32x4.sub(r, M2), f = i32x4.sub(s, M2);
-      const dl = lo(d), dh = hi(d), fl = lo(f), fh = hi(f);
-      a0 = f64x2.add(a0, f64x2.mul(lo(w), f64x2.mul(dl, dl)));
-      a1 = f64x2.add(a1, f64x2.mul(hi(w), f64x2.mul(dh, dh)));
-      b0 = f64x2.add(b0, f64x2.mul(lo(x), f64x2.mul(fl, fl)));
-      b1 = f64x2.add(b1, f64x2.mul(hi(x), f64x2.mul(fh, fh)));
-    }
-    if (k < stop) {
-      const w = weightAt(C, ij, k);
-      const r = i32x4.add(i32x4.add(i32x4.add(cum, cum), w), one);
+      const r = rank2(cum, w);
       v128.store(H + (<usize>k << 4), r);
       cum = i32x4.add(cum, w);
       const d = i32x4.sub(r, M2);
       const dl = lo(d), dh = hi(d);
-      a0 = f64x2.add(a0, f64x2.mul(lo(w), f64x2.mul(dl, dl)));
-      a1 = f64x2.add(a1, f64x2.mul(hi(w), f64x2.mul(dh, dh)));
-      k++;
+      if (k & 1) { b0 = fma(b0, lo(w), f64x2.mul(dl, dl)); b1 = fma(b1, hi(w), f64x2.mul(dh, dh)); }
+      else { a0 = fma(a0, lo(w), f64x2.mul(dl, dl)); a1 = fma(a1, hi(w), f64x2.mul(dh, dh)); }
     }
     if (e == E) break;
     // A tie group (and/or the copy pairs of a self-distance value): one shared rank.
     const end = load<u32>(evEnd + (<usize>e << 2));
     const sv = load<i32>(evSelf + (<usize>e << 2));
-    let o = i32x4.splat(0);
-    for (let q = k; q < end; q++) o = i32x4.add(o, weightAt(C, ij, q));
-    let W = o;
-    if (sv >= 0) W = i32x4.add(W, v128.load(selfW + (<usize>sv << 4)));
-    const r = i32x4.add(i32x4.add(i32x4.add(cum, cum), W), one);
+    const o = groupWeight(C, ij, k, end);
+    const W = withSelf(o, sv, selfW);
+    const r = rank2(cum, W);
     if (sv >= 0) v128.store(selfR + (<usize>sv << 4), r);
     for (let q = k; q < end; q++) v128.store(H + (<usize>q << 4), r);
     const d = i32x4.sub(r, M2);
     const dl = lo(d), dh = hi(d);
-    a0 = f64x2.add(a0, f64x2.mul(lo(o), f64x2.mul(dl, dl)));
-    a1 = f64x2.add(a1, f64x2.mul(hi(o), f64x2.mul(dh, dh)));
+    a0 = fma(a0, lo(o), f64x2.mul(dl, dl));
+    a1 = fma(a1, hi(o), f64x2.mul(dh, dh));
     cum = i32x4.add(cum, W);
     k = end;
   }
@@ -99,53 +99,34 @@ export function modelWalk(
   selfW: usize, selfR: usize, D: usize, M2p: usize, out: usize,
 ): void {
   const M2 = v128.load(M2p);
-  const one = i32x4.splat(1);
   let cum = i32x4.splat(0);
   let a0 = f64x2.splat(0), a1 = f64x2.splat(0), b0 = f64x2.splat(0), b1 = f64x2.splat(0);
   let k: u32 = 0;
   for (let e: u32 = 0; e <= E; e++) {
     const stop = e < E ? load<u32>(evStart + (<usize>e << 2)) : P;
-    for (; k + 1 < stop; k += 2) {
+    for (; k < stop; k++) {
       const w = weightAt(C, ij, k);
-      const d = i32x4.sub(i32x4.add(i32x4.add(i32x4.add(cum, cum), w), one), M2);
-      cum = i32x4.add(cum, w);
-      const x = weightAt(C, ij, k + 1);
-      const f = i32x4.sub(i32x4.add(i32x4.add(i32x4.add(cum, cum), x), one), M2);
-      cum = i32x4.add(cum, x);
-      const wd = i32x4.mul(w, d), xf = i32x4.mul(x, f);
-      v128.store(D + (<usize>load<u32>(slot + (<usize>k << 2)) << 4), wd);
-      v128.store(D + (<usize>load<u32>(slot + (<usize>(k + 1) << 2)) << 4), xf);
-      a0 = f64x2.add(a0, f64x2.mul(lo(wd), lo(d)));
-      a1 = f64x2.add(a1, f64x2.mul(hi(wd), hi(d)));
-      b0 = f64x2.add(b0, f64x2.mul(lo(xf), lo(f)));
-      b1 = f64x2.add(b1, f64x2.mul(hi(xf), hi(f)));
-    }
-    if (k < stop) {
-      const w = weightAt(C, ij, k);
-      const d = i32x4.sub(i32x4.add(i32x4.add(i32x4.add(cum, cum), w), one), M2);
+      const d = i32x4.sub(rank2(cum, w), M2);
       cum = i32x4.add(cum, w);
       const wd = i32x4.mul(w, d);
       v128.store(D + (<usize>load<u32>(slot + (<usize>k << 2)) << 4), wd);
-      a0 = f64x2.add(a0, f64x2.mul(lo(wd), lo(d)));
-      a1 = f64x2.add(a1, f64x2.mul(hi(wd), hi(d)));
-      k++;
+      if (k & 1) { b0 = fma(b0, lo(wd), lo(d)); b1 = fma(b1, hi(wd), hi(d)); }
+      else { a0 = fma(a0, lo(wd), lo(d)); a1 = fma(a1, hi(wd), hi(d)); }
     }
     if (e == E) break;
     const end = load<u32>(evEnd + (<usize>e << 2));
     const sv = load<i32>(evSelf + (<usize>e << 2));
-    let o = i32x4.splat(0);
-    for (let q = k; q < end; q++) o = i32x4.add(o, weightAt(C, ij, q));
-    let W = o;
-    if (sv >= 0) W = i32x4.add(W, v128.load(selfW + (<usize>sv << 4)));
-    const r = i32x4.add(i32x4.add(i32x4.add(cum, cum), W), one);
+    const o = groupWeight(C, ij, k, end);
+    const W = withSelf(o, sv, selfW);
+    const r = rank2(cum, W);
     if (sv >= 0) v128.store(selfR + (<usize>sv << 4), r);
     const d = i32x4.sub(r, M2);
     for (let q = k; q < end; q++) {
       v128.store(D + (<usize>load<u32>(slot + (<usize>q << 2)) << 4), i32x4.mul(weightAt(C, ij, q), d));
     }
     const dl = lo(d), dh = hi(d);
-    a0 = f64x2.add(a0, f64x2.mul(lo(o), f64x2.mul(dl, dl)));
-    a1 = f64x2.add(a1, f64x2.mul(hi(o), f64x2.mul(dh, dh)));
+    a0 = fma(a0, lo(o), f64x2.mul(dl, dl));
+    a1 = fma(a1, hi(o), f64x2.mul(dh, dh));
     cum = i32x4.add(cum, W);
     k = end;
   }
