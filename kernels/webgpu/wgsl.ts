@@ -130,9 +130,42 @@ fn main(@builtin(global_invocation_id) g: vec3<u32>) {
  * Σw·x·y, Σw·x², Σw·y² between the human (RDM 0) and each model per workgroup. The host adds
  * the partial sums in f64: ρ = Σwxy / √(Σwx²·Σwy²).
  */
-const SPEARMAN_COMMON = /* wgsl */ `
+const SPEARMAN_PARAMS = /* wgsl */ `
 struct Params { n: u32, E: u32, m: u32, R: u32, nBlocks: u32, keep: u32, nRed: u32, partBase: u32 };
 @group(0) @binding(0) var<uniform> P: Params;
+`;
+
+/** In-place inclusive scan of the workgroup array `sh` (Hillis–Steele), thread `li`. */
+const WORKGROUP_INCLUSIVE_SCAN = /* wgsl */ `
+  for (var off = 1u; off < ${WG}u; off = off << 1u) {
+    var t = 0u;
+    if (li >= off) { t = sh[li - off]; }
+    workgroupBarrier();
+    sh[li] = sh[li] + t;
+    workgroupBarrier();
+  }`;
+
+/** Tree reduction of the workgroup arrays `arrays` into element 0, thread `li`. */
+function workgroupSum(arrays: string[]): string {
+  return /* wgsl */ `
+  workgroupBarrier();
+  for (var off = ${WG / 2}u; off > 0u; off = off >> 1u) {
+    if (li < off) {
+${arrays.map((a) => `      ${a}[li] = ${a}[li] + ${a}[li + off];`).join('\n')}
+    }
+    workgroupBarrier();
+  }`;
+}
+
+/** Ids of a thread of the block-scan kernels: block, RDM, resample, and its first item. */
+const SCAN_THREAD_IDS = /* wgsl */ `
+  let blk = wg.x;
+  let r = wg.y;
+  let b = wg.z;
+  let cbase = b * P.n;
+  let sbase = r * P.E;`;
+
+const SPEARMAN_COMMON = /* wgsl */ `${SPEARMAN_PARAMS}
 fn weightOf(e: u32, cbase: u32) -> u32 {
   if (e < P.m) {
     let pq = itemPQ[e];
@@ -153,24 +186,14 @@ export function spearmanBlockSumShader(): string {
 ${SPEARMAN_COMMON}
 var<workgroup> sh: array<u32, ${WG}>;
 @compute @workgroup_size(${WG})
-fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) li: u32) {
-  let blk = wg.x;
-  let r = wg.y;
-  let b = wg.z;
-  let cbase = b * P.n;
-  let sbase = r * P.E;
+fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) li: u32) {${SCAN_THREAD_IDS}
   let start = blk * ${SCAN_BLOCK}u + li * ${ITEMS}u;
   var s = 0u;
   for (var k = 0u; k < ${ITEMS}u; k = k + 1u) {
     let t = start + k;
     if (t < P.E) { s = s + weightOf(sortedItem[sbase + t], cbase); }
   }
-  sh[li] = s;
-  workgroupBarrier();
-  for (var off = ${WG / 2}u; off > 0u; off = off >> 1u) {
-    if (li < off) { sh[li] = sh[li] + sh[li + off]; }
-    workgroupBarrier();
-  }
+  sh[li] = s;${workgroupSum(['sh'])}
   if (li == 0u) { blockSums[(b * P.R + r) * P.nBlocks + blk] = sh[0]; }
 }
 `;
@@ -179,8 +202,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
 export function spearmanScanBlocksShader(): string {
   return /* wgsl */ `
 @group(0) @binding(1) var<storage, read_write> blockSums: array<u32>;
-struct Params { n: u32, E: u32, m: u32, R: u32, nBlocks: u32, keep: u32, nRed: u32, partBase: u32 };
-@group(0) @binding(0) var<uniform> P: Params;
+${SPEARMAN_PARAMS}
 var<workgroup> sh: array<u32, ${WG}>;
 var<workgroup> carry: u32;
 @compute @workgroup_size(${WG})
@@ -193,14 +215,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
     var v = 0u;
     if (i < P.nBlocks) { v = blockSums[base + i]; }
     sh[li] = v;
-    workgroupBarrier();
-    for (var off = 1u; off < ${WG}u; off = off << 1u) {
-      var t = 0u;
-      if (li >= off) { t = sh[li - off]; }
-      workgroupBarrier();
-      sh[li] = sh[li] + t;
-      workgroupBarrier();
-    }
+    workgroupBarrier();${WORKGROUP_INCLUSIVE_SCAN}
     let incl = sh[li];
     let cr = carry;
     if (i < P.nBlocks) { blockSums[base + i] = cr + incl - v; }
@@ -222,12 +237,7 @@ export function spearmanLocalScanShader(): string {
 ${SPEARMAN_COMMON}
 var<workgroup> sh: array<u32, ${WG}>;
 @compute @workgroup_size(${WG})
-fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) li: u32) {
-  let blk = wg.x;
-  let r = wg.y;
-  let b = wg.z;
-  let cbase = b * P.n;
-  let sbase = r * P.E;
+fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) li: u32) {${SCAN_THREAD_IDS}
   let obase = (b * P.R + r) * P.E;
   let start = blk * ${SCAN_BLOCK}u + li * ${ITEMS}u;
   var w: array<u32, ${ITEMS}>;
@@ -240,14 +250,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
     s = s + x;
   }
   sh[li] = s;
-  workgroupBarrier();
-  for (var off = 1u; off < ${WG}u; off = off << 1u) {
-    var t = 0u;
-    if (li >= off) { t = sh[li - off]; }
-    workgroupBarrier();
-    sh[li] = sh[li] + t;
-    workgroupBarrier();
-  }
+  workgroupBarrier();${WORKGROUP_INCLUSIVE_SCAN}
   var run = blockOffsets[(b * P.R + r) * P.nBlocks + blk] + sh[li] - s;
   for (var k = 0u; k < ${ITEMS}u; k = k + 1u) {
     let t = start + k;
@@ -265,8 +268,7 @@ export function spearmanRankShader(): string {
 @group(0) @binding(3) var<storage, read> groupEnd: array<u32>;
 @group(0) @binding(4) var<storage, read> prefix: array<u32>;
 @group(0) @binding(5) var<storage, read_write> rankOut: array<f32>;
-struct Params { n: u32, E: u32, m: u32, R: u32, nBlocks: u32, keep: u32, nRed: u32, partBase: u32 };
-@group(0) @binding(0) var<uniform> P: Params;
+${SPEARMAN_PARAMS}
 @compute @workgroup_size(${WG})
 fn main(@builtin(global_invocation_id) g: vec3<u32>, @builtin(num_workgroups) nw: vec3<u32>) {
   let r = g.y;
@@ -323,16 +325,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
   }
   sxy[li] = axy;
   sxx[li] = axx;
-  syy[li] = ayy;
-  workgroupBarrier();
-  for (var off = ${WG / 2}u; off > 0u; off = off >> 1u) {
-    if (li < off) {
-      sxy[li] = sxy[li] + sxy[li + off];
-      sxx[li] = sxx[li] + sxx[li + off];
-      syy[li] = syy[li] + syy[li + off];
-    }
-    workgroupBarrier();
-  }
+  syy[li] = ayy;${workgroupSum(['sxy', 'sxx', 'syy'])}
   if (li == 0u) {
     let o = (((P.partBase + b) * (P.R - 1u) + wg.y) * P.nRed + wg.x) * 3u;
     partials[o] = sxy[0];

@@ -13,7 +13,7 @@
 #                                (SMFT_BUNDLE_EXTRAS=0 leaves them out)
 #     node_modules/webgpu        Dawn (dawn.node, xz-compressed) for the WebGPU backend
 #     node_modules/@resvg/…      native SVG→PNG renderer for reports
-#     node_modules/onnxruntime-node  stub (transformers is used for tokenizers only)
+#     node_modules/onnxruntime-node  stub (tokenizers only; the bundle rates on WebGPU or TF.js)
 #     bin/node.xz                this machine's Node (stripped, xz); --no-node leaves it out
 #   bundle/smft-linux-<arch>.tar the folder as one file, to copy to a GPU host
 #

@@ -11,8 +11,8 @@
 #                      Dawn needs Mesa ≥ 23; Debian 12 ships 22.3, so it comes from
 #                      bookworm-backports there. Ubuntu ≥ 24.04 ships a new enough Mesa.
 #   --npm              npm ci (optional dependencies included: webgpu, tfjs-backend-webgpu) with
-#                      ONNXRUNTIME_NODE_INSTALL=skip: smft uses @huggingface/transformers only
-#                      for tokenizers, so onnxruntime-node's CUDA download is skipped.
+#                      ONNXRUNTIME_NODE_INSTALL=skip: the CPU build of ONNX Runtime ships in the npm
+#                      package (smft rates with it on CPUs); its CUDA download is not needed.
 #   --tfjs-node-gpu    add @tensorflow/tfjs-node-gpu (downloads libtensorflow built for CUDA 11.2
 #                      + cuDNN 8 at install time: only useful where those libraries exist).
 #   --build            npm run build (tsc → dist/, which bin/smft.js prefers over tsx).

@@ -53,3 +53,6 @@ export function choiceOption<T extends string>(name: string, choices: readonly T
 export function collect(v: string, prev: string[] = []): string[] {
   return [...prev, v];
 }
+
+/** Help of --backend for commands that only run the model (rate, embed, trajectory). */
+export const BACKEND_HELP = 'onnx (ONNX Runtime, CPU) or a TF.js backend (cpu, wasm, webgpu, tensorflow); auto: a GPU backend if one starts, else onnx';

@@ -3,6 +3,7 @@ import { SmftError } from '../util/errors.js';
 import { log } from '../util/log.js';
 import type { Lang } from '../data/dimensions.js';
 import type { CausalLM } from './model.js';
+import { isEngine, tfEngine, type LmEngine } from './engine.js';
 import type { LmTokenizer } from './tokenizer.js';
 import { PLACEHOLDERS, fillTemplate } from './prompts.js';
 import { PromptBuilder, checkWords, commonPrefix } from './rate.js';
@@ -56,7 +57,8 @@ export function wordSpan(builder: PromptBuilder, prompt: string, word: string): 
  * Hidden states of every layer for each word, read at the last prompt token and averaged over
  * the word's tokens, from one fixed prompt per word.
  */
-export async function embedWords(model: CausalLM, tokenizer: LmTokenizer, opts: EmbedOptions): Promise<WordEmbeddings> {
+export async function embedWords(lm: CausalLM | LmEngine, tokenizer: LmTokenizer, opts: EmbedOptions): Promise<WordEmbeddings> {
+  const model = isEngine(lm) ? lm : tfEngine(lm, tf.getBackend());
   const words = checkWords(opts.words);
   const prompt = opts.prompt ?? DEFAULT_EMBED_PROMPTS[opts.lang ?? 'en'];
   if (!PLACEHOLDERS.some((p) => prompt.includes(p))) throw new SmftError(`embedding prompt has no word placeholder (${PLACEHOLDERS.join(' or ')})`);
@@ -76,23 +78,17 @@ export async function embedWords(model: CausalLM, tokenizer: LmTokenizer, opts: 
       const tmax = Math.max(...batch.map((b) => b.ids.length));
       const ids = batch.map((b) => [...b.ids, ...new Array<number>(tmax - b.ids.length).fill(pad)]);
       const mask = batch.map((b) => [...b.ids.map(() => 1), ...new Array<number>(tmax - b.ids.length).fill(0)]);
-      const out = model.forward(ids, { attentionMask: mask, outputHiddenStates: true, logits: 'none' });
-      try {
-        for (const [l, hs] of out.hiddenStates!.entries()) {
-          // Asynchronous read: on the webgpu backend in Node a synchronous read is not possible.
-          const d = (await hs.data()) as Float32Array;
-          batch.forEach((b, r) => {
-            const o = (l * n + s + r) * h;
-            const row = (t: number): Float32Array => d.subarray((r * tmax + t) * h, (r * tmax + t + 1) * h);
-            last.set(row(b.ids.length - 1), o);
-            for (let t = b.start; t < b.end; t++) {
-              const x = row(t);
-              for (let j = 0; j < h; j++) mean[o + j] += x[j] / (b.end - b.start);
-            }
-          });
-        }
-      } finally {
-        tf.dispose(out.hiddenStates!);
+      const states = await model.hiddenStates(ids, mask);
+      for (const [l, d] of states.entries()) {
+        batch.forEach((b, r) => {
+          const o = (l * n + s + r) * h;
+          const row = (t: number): Float32Array => d.subarray((r * tmax + t) * h, (r * tmax + t + 1) * h);
+          last.set(row(b.ids.length - 1), o);
+          for (let t = b.start; t < b.end; t++) {
+            const x = row(t);
+            for (let j = 0; j < h; j++) mean[o + j] += x[j] / (b.end - b.start);
+          }
+        });
       }
       progress?.tick(batch.length);
       await new Promise((r) => setImmediate(r));

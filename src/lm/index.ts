@@ -14,3 +14,7 @@ export { rateWordsParallel, type ParallelRateOptions } from './parallel.js';
 export { randomModel } from './random.js';
 export { wordSpan } from './embed.js';
 export { checkFits } from './load.js';
+export { tfEngine, isEngine, type LmEngine, type KvPrefix, type SelectedLogitsRequest } from './engine.js';
+export { OnnxCausalLM, OnnxKV, type OnnxForwardOptions, type OnnxForwardOutput, type OnnxOptions } from './onnx/session.js';
+export { decoderGraph, type DecoderVariant } from './onnx/decoder.js';
+export { chooseInferenceRuntime, onnxForInference, INFERENCE_BACKENDS, type InferenceBackend, type InferenceChoice } from './runtime-choice.js';

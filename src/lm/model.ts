@@ -3,10 +3,12 @@ import { SmftError } from '../util/errors.js';
 import type { LmConfig } from './config.js';
 import { rmsNorm } from './rmsnorm.js';
 import { ropeInvFreq, ropeTables } from './rope.js';
-import { selfAttention, type LayerKV } from './attention.js';
+import { selfAttention, type AttentionContext, type LayerKV } from './attention.js';
 import { mlp } from './mlp.js';
+import { attentionBiasData, forwardInputs } from './forward-inputs.js';
 
 export type { LayerKV } from './attention.js';
+export { defaultPositions } from './forward-inputs.js';
 /** One LayerKV per layer. Batch 1 caches are broadcast over the batch of the next call. */
 export type PastKeyValues = LayerKV[];
 
@@ -33,6 +35,15 @@ export interface ForwardOptions {
   logitsAt?: number[];
   /** Compute logits only for these token ids (n = their number). */
   logitsTokenIds?: number[];
+  /**
+   * Gradient checkpointing: each decoder layer runs as one op that keeps only its input for the
+   * backward pass and recomputes the layer there, so a gradient holds one layer's activations
+   * at a time instead of all of them (≈ one more forward pass of compute). Values and gradients
+   * are the same (the same ops on the same inputs; adapters must draw the same dropout masks in
+   * the recomputation, which LoRA's seeded masks do). Default: the model's
+   * `gradientCheckpointing`. Not with `useCache`.
+   */
+  checkpoint?: boolean;
 }
 
 export interface ForwardOutput {
@@ -42,8 +53,6 @@ export interface ForwardOutput {
   hiddenStates?: tf.Tensor3D[];
   pastKeyValues?: PastKeyValues;
 }
-
-const NEG = -1e9;
 
 /**
  * A Llama / Qwen2 / Mistral decoder in TF.js (float32). Weights are kept under their Hugging
@@ -55,7 +64,11 @@ const NEG = -1e9;
 export class CausalLM {
   private readonly invFreq: Float64Array;
   private readonly adapters = new Map<string, LinearAdapter>();
+  /** The trainable tensors each adapter reads (inputs of a checkpointed layer). */
+  private readonly adapterTensors = new Map<string, readonly tf.Tensor[]>();
   private headKernelCache: tf.Tensor2D | null = null;
+  /** Default of ForwardOptions.checkpoint (the LoRA trainer turns it on for its steps). */
+  gradientCheckpointing = false;
 
   /**
    * @param params HF name → tensor for the norms, biases and linear layers; linear `*.weight`
@@ -97,11 +110,25 @@ export class CausalLM {
     return out;
   }
 
-  /** Attach (or with undefined, remove) an adapter on a linear layer. */
-  setAdapter(name: string, adapter: LinearAdapter | undefined): void {
+  /** Whether any adapter is attached. */
+  get hasAdapters(): boolean {
+    return this.adapters.size > 0;
+  }
+
+  /**
+   * Attach (or with undefined, remove) an adapter on a linear layer. `trainable`: the tensors
+   * (variables) the adapter reads that gradients are taken for; with gradient checkpointing
+   * they must be listed, since a checkpointed layer returns gradients only for its inputs.
+   */
+  setAdapter(name: string, adapter: LinearAdapter | undefined, trainable: readonly tf.Tensor[] = []): void {
     if (!this.params.has(`${name}.weight`)) throw new Error(`no linear layer '${name}'`);
-    if (adapter) this.adapters.set(name, adapter);
-    else this.adapters.delete(name);
+    if (adapter) {
+      this.adapters.set(name, adapter);
+      this.adapterTensors.set(name, [...trainable]);
+    } else {
+      this.adapters.delete(name);
+      this.adapterTensors.delete(name);
+    }
   }
 
   /** The kernel [in, out] (transposed HF weight) and bias of a linear layer. */
@@ -135,33 +162,16 @@ export class CausalLM {
    */
   forward(ids: number[][], opts: ForwardOptions = {}): ForwardOutput {
     const cfg = this.config;
-    const b = ids.length;
-    if (b === 0) throw new SmftError('forward: empty batch');
-    const t = ids[0].length;
-    if (t === 0 || ids.some((r) => r.length !== t)) throw new SmftError('forward: every row needs the same, non-zero length (pad and mask)');
-    for (const r of ids) for (const id of r) {
-      if (!Number.isInteger(id) || id < 0 || id >= cfg.vocabSize) throw new SmftError(`forward: token id ${id} outside the vocabulary [0, ${cfg.vocabSize})`);
-    }
     const past = opts.pastKeyValues;
-    if (past && past.length !== cfg.numLayers) throw new SmftError(`forward: pastKeyValues has ${past.length} layers, model has ${cfg.numLayers}`);
-    const pastLen = past ? past[0].k.shape[2] : 0;
-    if (past && past[0].k.shape[0] !== 1 && past[0].k.shape[0] !== b) throw new SmftError('forward: pastKeyValues batch must be 1 or match ids');
-    const s = pastLen + t;
-    if (cfg.slidingWindow !== null && s > cfg.slidingWindow) {
-      throw new SmftError(`sequence of ${s} tokens exceeds the model's sliding_window ${cfg.slidingWindow} (sliding-window attention is not implemented)`);
-    }
-    const mask = opts.attentionMask ?? Array.from({ length: b }, () => new Array<number>(s).fill(1));
-    if (mask.length !== b || mask.some((r) => r.length !== s)) throw new SmftError(`forward: attentionMask must be [${b}, ${s}] (past + current)`);
-    const positions = opts.positionIds ?? defaultPositions(mask, t);
-    if (positions.length !== b || positions.some((r) => r.length !== t)) throw new SmftError(`forward: positionIds must be [${b}, ${t}]`);
-    if (opts.logitsAt && (opts.logitsAt.length !== b || opts.logitsAt.some((p) => !Number.isInteger(p) || p < 0 || p >= t))) {
-      throw new SmftError(`forward: logitsAt needs one position in [0, ${t}) per row`);
-    }
+    const { b, t, pastLen, mask, positions } = forwardInputs(cfg, ids, opts, past && { layers: past.length, length: past[0]?.k.shape[2] ?? 0, batch: past[0]?.k.shape[0] ?? 1 });
+
+    if (opts.checkpoint && opts.useCache) throw new SmftError('forward: gradient checkpointing does not work with useCache');
+    const checkpoint = (opts.checkpoint ?? this.gradientCheckpointing) && !opts.useCache;
 
     return tf.tidy(() => {
       const { cos, sin } = ropeTables(this.invFreq, positions);
       const bias = attentionBias(mask, b, t, pastLen);
-      const ctx = { cos, sin, bias };
+      const ctx: AttentionContext = { cos, sin, bias };
       const shape = { numHeads: cfg.numHeads, numKvHeads: cfg.numKvHeads, headDim: cfg.headDim };
       let x = this.embed(ids);
       const hidden: tf.Tensor3D[] = [];
@@ -169,19 +179,23 @@ export class CausalLM {
       for (let i = 0; i < cfg.numLayers; i++) {
         if (opts.outputHiddenStates) hidden.push(x);
         const p = `model.layers.${i}`;
-        const xin = x;
         // One scope per layer: its intermediates are freed as soon as the layer is done.
-        const layer = tf.tidy(() => {
+        const layer = (xin: tf.Tensor3D, c: AttentionContext) => tf.tidy(() => {
           const h1 = rmsNorm(xin, this.param(`${p}.input_layernorm.weight`), cfg.rmsNormEps);
-          const { out, present } = selfAttention(this.linear, `${p}.self_attn`, shape, h1, ctx, past?.[i]);
+          const { out, present } = selfAttention(this.linear, `${p}.self_attn`, shape, h1, c, past?.[i]);
           const x1 = tf.add(xin, out) as tf.Tensor3D;
           const h2 = rmsNorm(x1, this.param(`${p}.post_attention_layernorm.weight`), cfg.rmsNormEps);
           const m = mlp(this.linear, `${p}.mlp`, tf.reshape(h2, [b * t, cfg.hiddenSize]) as tf.Tensor2D);
           const y = tf.add(x1, tf.reshape(m, [b, t, cfg.hiddenSize])) as tf.Tensor3D;
           return opts.useCache ? { y, k: present.k, v: present.v } : { y };
         }) as { y: tf.Tensor3D; k?: tf.Tensor4D; v?: tf.Tensor4D };
-        if (opts.useCache) presents.push({ k: layer.k!, v: layer.v! });
-        x = layer.y;
+        if (checkpoint) {
+          x = this.checkpointedLayer(i, (xin, c) => layer(xin, c).y, x, ctx);
+          continue;
+        }
+        const out = layer(x, ctx);
+        if (opts.useCache) presents.push({ k: out.k!, v: out.v! });
+        x = out.y;
       }
       const final = rmsNorm(x, this.param('model.norm.weight'), cfg.rmsNormEps);
       if (opts.outputHiddenStates) hidden.push(final);
@@ -191,6 +205,38 @@ export class CausalLM {
       if (opts.useCache) out.pastKeyValues = presents;
       return out as tf.TensorContainerObject;
     }) as ForwardOutput;
+  }
+
+  /** The trainable tensors of the adapters on decoder layer i, in linear-layer order. */
+  private layerTrainables(i: number): tf.Tensor[] {
+    const prefix = `model.layers.${i}.`;
+    const out: tf.Tensor[] = [];
+    for (const [name, ts] of this.adapterTensors) if (name.startsWith(prefix)) out.push(...ts);
+    return out;
+  }
+
+  /**
+   * Decoder layer i as one op with a recomputing gradient (gradient checkpointing). Its forward
+   * runs inside the op, where TF.js records nothing for backprop, and saves only the layer
+   * input and the shared RoPE tables and mask; the backward pass runs the layer again under a
+   * gradient tape of its own and returns the gradients of the input and of the layer's adapter
+   * tensors, which are inputs of the op so that their gradients reach the caller (e.g.
+   * tf.variableGrads).
+   */
+  private checkpointedLayer(i: number, run: (x: tf.Tensor3D, ctx: AttentionContext) => tf.Tensor3D, x: tf.Tensor3D, ctx: AttentionContext): tf.Tensor3D {
+    const trainable = this.layerTrainables(i);
+    const op = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+      const xx = args[0] as tf.Tensor3D;
+      (args[args.length - 1] as tf.GradSaveFunc)([xx, ctx.cos, ctx.sin, ctx.bias]);
+      return {
+        value: run(xx, ctx),
+        gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+          const [sx, cos, sin, bias] = saved;
+          return recomputeGradients(() => run(sx as tf.Tensor3D, { cos: cos as tf.Tensor4D, sin: sin as tf.Tensor4D, bias }), [sx, ...trainable], dy);
+        },
+      };
+    });
+    return op(x, ...trainable) as tf.Tensor3D;
   }
 
   /** Embedding lookup on the host table: [B, T, hidden]. */
@@ -246,32 +292,29 @@ export class CausalLM {
   }
 }
 
-/** transformers' generate(): position = cumsum(mask) − 1, padding set to 1; last T columns. */
-export function defaultPositions(mask: number[][], t: number): number[][] {
-  return mask.map((row) => {
-    const pos: number[] = [];
-    let c = 0;
-    for (const m of row) {
-      c += m;
-      pos.push(m ? c - 1 : 1);
-    }
-    return pos.slice(row.length - t);
-  });
+/**
+ * Gradients of f() w.r.t. xs (weighted by dy), computed inside another gradient's backward
+ * pass. TF.js's engine keeps one active tape: a gradient computation started while none is
+ * recording replaces it and, when done, frees its own saved tensors and clears it, so the
+ * outer tape (whose saved tensors the outer computation frees at its end) is put back here.
+ * Everything but the gradients is freed before returning. Inputs f does not reach get zeros.
+ */
+function recomputeGradients(f: () => tf.Tensor, xs: tf.Tensor[], dy: tf.Tensor): tf.Tensor[] {
+  const engine = tf.engine();
+  const outer = engine.state.activeTape;
+  try {
+    return tf.tidy(() => {
+      const { grads } = engine.gradients(f, xs, dy, true);
+      return xs.map((x, k) => grads[k] ?? tf.zerosLike(x));
+    });
+  } finally {
+    engine.state.activeTape = outer;
+  }
 }
 
 /** Additive causal + padding mask [B, 1, 1, T, S] with S = past + T. */
 function attentionBias(mask: number[][], b: number, t: number, pastLen: number): tf.Tensor {
-  const s = pastLen + t;
-  const data = new Float32Array(b * t * s);
-  for (let i = 0; i < b; i++) {
-    for (let q = 0; q < t; q++) {
-      const o = (i * t + q) * s;
-      for (let k = 0; k < s; k++) {
-        data[o + k] = k <= pastLen + q && mask[i][k] ? 0 : NEG;
-      }
-    }
-  }
-  return tf.tensor(data, [b, 1, 1, t, s]);
+  return tf.tensor(attentionBiasData(mask, b, t, pastLen), [b, 1, 1, t, pastLen + t]);
 }
 
 /** Free a key/value cache. */

@@ -3,7 +3,7 @@ import { SmftError } from '../util/errors.js';
 import { log } from '../util/log.js';
 import type { Dimension, Lang } from '../data/dimensions.js';
 import type { CausalLM } from './model.js';
-import { disposeCache } from './model.js';
+import { isEngine, tfEngine, type KvPrefix, type LmEngine } from './engine.js';
 import type { LmTokenizer, ChatMessage } from './tokenizer.js';
 import { fillTemplate, type PromptTemplate } from './prompts.js';
 import { Progress } from '../util/progress.js';
@@ -141,8 +141,10 @@ export function checkWords(words: string[]): string[] {
  * Elicit ratings for words × dimensions. With prefix caching, each template's shared prefix
  * (the tokens before the word, split at a token boundary common to every prompt) runs once;
  * only the suffixes are batched, right-padded, with positions continuing after the prefix.
+ * `model`: a TF.js CausalLM (adapters included) or another engine, e.g. OnnxCausalLM.
  */
-export async function rateWords(model: CausalLM, tokenizer: LmTokenizer, opts: RateOptions): Promise<{ rows: RatingRow[]; stats: RateStats }> {
+export async function rateWords(lm: CausalLM | LmEngine, tokenizer: LmTokenizer, opts: RateOptions): Promise<{ rows: RatingRow[]; stats: RateStats }> {
+  const model = isEngine(lm) ? lm : tfEngine(lm, tf.getBackend());
   const words = checkWords(opts.words);
   const batchSize = opts.batchSize ?? 16;
   const useCache = opts.prefixCache ?? true;
@@ -173,7 +175,7 @@ export async function rateWords(model: CausalLM, tokenizer: LmTokenizer, opts: R
         const pre = builder.prefixIds(job.template);
         k = Math.min(...full.map((f) => Math.min(commonPrefix(pre, f), f.length - 1)));
       }
-      const prefix = k > 0 ? model.forward([full[0].slice(0, k)], { useCache: true, logits: 'none' }) : null;
+      const prefix: KvPrefix | null = k > 0 ? await model.prefill(full[0].slice(0, k)) : null;
       if (k > 0) stats.forwardTokens += k;
       try {
         // Similar suffix lengths together: less padding.
@@ -182,19 +184,13 @@ export async function rateWords(model: CausalLM, tokenizer: LmTokenizer, opts: R
           const idx = order.slice(s, s + batchSize);
           const suffixes = idx.map((i) => full[i].slice(k));
           const tmax = Math.max(...suffixes.map((x) => x.length));
-          const ids = suffixes.map((x) => [...x, ...new Array<number>(tmax - x.length).fill(pad)]);
-          const mask = suffixes.map((x) => [...new Array<number>(k).fill(1), ...x.map(() => 1), ...new Array<number>(tmax - x.length).fill(0)]);
-          const positions = suffixes.map(() => Array.from({ length: tmax }, (_, j) => k + j));
-          const out = model.forward(ids, {
-            attentionMask: mask,
-            positionIds: positions,
-            pastKeyValues: prefix?.pastKeyValues,
+          const logits = await model.selectedLogits({
+            ids: suffixes.map((x) => [...x, ...new Array<number>(tmax - x.length).fill(pad)]),
+            attentionMask: suffixes.map((x) => [...new Array<number>(k).fill(1), ...x.map(() => 1), ...new Array<number>(tmax - x.length).fill(0)]),
+            positionIds: suffixes.map(() => Array.from({ length: tmax }, (_, j) => k + j)),
             logitsAt: suffixes.map((x) => x.length - 1),
-            logitsTokenIds: digits,
-          });
-          // Asynchronous read: on the webgpu backend in Node a synchronous read is not possible.
-          const logits = (await out.logits!.data()) as Float32Array;
-          out.logits!.dispose();
+            tokenIds: digits,
+          }, prefix ?? undefined);
           const batchRows = idx.map((i, r) => ratingFromLogits(job.words[i], job.template.dimension, logits.subarray(r * 6, r * 6 + 6)));
           for (const x of suffixes) stats.forwardTokens += x.length;
           stats.prompts += batchRows.length;
@@ -204,7 +200,7 @@ export async function rateWords(model: CausalLM, tokenizer: LmTokenizer, opts: R
           await new Promise((r) => setImmediate(r));
         }
       } finally {
-        disposeCache(prefix?.pastKeyValues);
+        prefix?.dispose();
       }
       log.debug({ dimension: job.template.dimension, prefixTokens: k, prompts: full.length }, 'dimension rated');
     }
@@ -212,7 +208,7 @@ export async function rateWords(model: CausalLM, tokenizer: LmTokenizer, opts: R
     progress?.stop();
   }
   stats.tokensSaved = stats.fullTokens - stats.forwardTokens;
-  logRatingDone(stats, t0, { backend: tf.getBackend() });
+  logRatingDone(stats, t0, { runtime: model.runtime });
   return { rows, stats };
 }
 

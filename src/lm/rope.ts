@@ -28,8 +28,8 @@ export function ropeInvFreq(cfg: Pick<LmConfig, 'headDim' | 'ropeTheta' | 'ropeS
   return inv;
 }
 
-/** cos and sin tables, shape [B, T, 1, headDim], for integer positions [B][T]. */
-export function ropeTables(invFreq: Float64Array, positions: ArrayLike<number>[]): { cos: tf.Tensor4D; sin: tf.Tensor4D } {
+/** cos and sin of position × inv_freq, duplicated to the head dimension: [B][T][headDim] flattened. */
+export function ropeTableData(invFreq: Float64Array, positions: ArrayLike<number>[]): { cos: Float32Array; sin: Float32Array } {
   const b = positions.length;
   const t = b ? positions[0].length : 0;
   const half = invFreq.length;
@@ -49,6 +49,15 @@ export function ropeTables(invFreq: Float64Array, positions: ArrayLike<number>[]
       }
     }
   }
+  return { cos, sin };
+}
+
+/** cos and sin tables, shape [B, T, 1, headDim], for integer positions [B][T]. */
+export function ropeTables(invFreq: Float64Array, positions: ArrayLike<number>[]): { cos: tf.Tensor4D; sin: tf.Tensor4D } {
+  const b = positions.length;
+  const t = b ? positions[0].length : 0;
+  const d = invFreq.length * 2;
+  const { cos, sin } = ropeTableData(invFreq, positions);
   return { cos: tf.tensor4d(cos, [b, t, 1, d]), sin: tf.tensor4d(sin, [b, t, 1, d]) };
 }
 

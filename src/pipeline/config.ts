@@ -4,6 +4,7 @@ import { readJsonFile } from '../util/json.js';
 import { SmftError } from '../util/errors.js';
 import type { Lang } from '../data/dimensions.js';
 import type { BackendName } from '../lm/backend.js';
+import type { InferenceChoice } from '../lm/runtime-choice.js';
 
 /** A study configuration for `smft reproduce` (configs/paper.json, configs/demo.json). */
 export interface StudyConfig {
@@ -11,6 +12,8 @@ export interface StudyConfig {
   /** Base LLM: Hugging Face folder (relative to the config file or the project) or hub id. */
   model: string;
   backend: BackendName;
+  /** Runtime for rating and hidden states: 'auto' (ONNX Runtime when TF.js runs on the CPU), 'onnx' or 'tfjs'. */
+  inference: InferenceChoice;
   languages: Lang[];
   /** Fine-tuned conditions: condition id → recipe name or path (configs/recipes). */
   conditions: Record<string, string>;
@@ -26,7 +29,7 @@ export interface StudyConfig {
 }
 
 const DEFAULTS: Omit<StudyConfig, 'name' | 'model'> = {
-  backend: 'auto', languages: ['en', 'nl'], conditions: { en_ft: 'en_ft', nl_ft: 'nl_ft', qa_ft: 'qa_ft' },
+  backend: 'auto', inference: 'auto', languages: ['en', 'nl'], conditions: { en_ft: 'en_ft', nl_ft: 'nl_ft', qa_ft: 'qa_ft' },
   rate: { evalSet: 'paper', batchSize: 16 }, embed: true, glove: true, published: true,
   evaluate: { bootstrap: 200, seed: 1, metric: 'cosine' }, report: { word: 'SHOUTER' },
 };
@@ -40,6 +43,7 @@ export function loadStudyConfig(file: string, root: string): StudyConfig {
   if (unknown.length) throw new SmftError(`unknown field(s) ${unknown.join(', ')}`, file);
   const cfg = { ...DEFAULTS, ...raw, rate: { ...DEFAULTS.rate, ...raw.rate }, evaluate: { ...DEFAULTS.evaluate, ...raw.evaluate }, report: { ...DEFAULTS.report, ...raw.report } } as StudyConfig;
   if (!cfg.languages.every((l) => l === 'en' || l === 'nl')) throw new SmftError('"languages" must list en and/or nl', file);
+  if (!['auto', 'onnx', 'tfjs'].includes(cfg.inference)) throw new SmftError(`"inference" must be auto, onnx or tfjs, got ${JSON.stringify(cfg.inference)}`, file);
   // A relative model path is taken relative to the config file, then to the project root.
   if (!isAbsolute(cfg.model) && (cfg.model.startsWith('.') || cfg.model.includes('/'))) {
     for (const base of [dirname(file), root]) {

@@ -10,6 +10,7 @@ import { layerwiseRsa } from '../eval/representations.js';
 import type { EvaluationResults } from '../eval/results.js';
 import { layersCsv, writeEvaluation } from '../eval/write.js';
 import { initBackend } from '../lm/backend.js';
+import { onnxForInference } from '../lm/runtime-choice.js';
 import { embedWords, saveEmbeddings, loadEmbeddings } from '../lm/embed.js';
 import { loadModel, type LoadedModel } from '../lm/load.js';
 import { PredictionsWriter } from '../lm/predictions.js';
@@ -18,7 +19,7 @@ import { rateWords } from '../lm/rate.js';
 import { buildReport } from '../report/index.js';
 import { rateWithHead, trainGloveHead } from '../train/recipes.js';
 import { headRatingRows } from '../train/predict.js';
-import { applyCheckpoint } from '../train/lora/apply.js';
+import { inferenceModel } from '../train/lora/inference.js';
 import { runRecipe } from '../train/lora/recipes.js';
 import { log } from '../util/log.js';
 import { runStage, type StageResult } from './stage.js';
@@ -58,7 +59,7 @@ export async function reproduce(cfg: StudyConfig, opts: { runDir: string; dataDi
     if (cfg.rate.limit) w = w.slice(0, cfg.rate.limit);
     words.set(lang, w);
   }
-  await initBackend(cfg.backend);
+  const onnx = await onnxForInference(cfg.inference, await initBackend(cfg.backend));
   let lm: LoadedModel | undefined;
   const model = async () => (lm ??= await loadModel(cfg.model, { backend: cfg.backend }));
   const modelKey = { model: cfg.model };
@@ -81,15 +82,15 @@ export async function reproduce(cfg: StudyConfig, opts: { runDir: string; dataDi
       const ck = trained.get(cond);
       const s = await runStage(runDir, `rate-${cond}-${lang}`, { modelKey, ck: ck?.key, rate: cfg.rate, words: words.get(lang), lang }, async (dir) => {
         const loaded = await model();
-        const applied = ck ? applyCheckpoint(loaded.model, ck.dir) : undefined;
+        const im = await inferenceModel(loaded.model, { onnx, checkpoint: ck?.dir });
         try {
           const writer = new PredictionsWriter(join(dir, 'predictions.csv'), cond);
-          await rateWords(loaded.model, loaded.tokenizer, {
+          await rateWords(im.engine, loaded.tokenizer, {
             words: words.get(lang)!, templates: loadTemplates(cfg.rate.prompts ? resolve(cfg.rate.prompts) : undefined, lang), lang,
             batchSize: cfg.rate.batchSize, skip: (w, d) => writer.has(w, d), onRows: (rows) => writer.append(rows),
           });
         } finally {
-          applied?.adapters?.dispose();
+          await im.release();
         }
       });
       stages.push(s);
@@ -115,7 +116,12 @@ export async function reproduce(cfg: StudyConfig, opts: { runDir: string; dataDi
   if (cfg.embed && cfg.languages.includes('en')) {
     const s = await runStage(runDir, 'embed-base-en', { modelKey, words: words.get('en') }, async (dir) => {
       const loaded = await model();
-      saveEmbeddings(join(dir, 'hidden.safetensors'), await embedWords(loaded.model, loaded.tokenizer, { words: words.get('en')!, lang: 'en', batchSize: cfg.rate.batchSize }), loaded.name);
+      const im = await inferenceModel(loaded.model, { onnx });
+      try {
+        saveEmbeddings(join(dir, 'hidden.safetensors'), await embedWords(im.engine, loaded.tokenizer, { words: words.get('en')!, lang: 'en', batchSize: cfg.rate.batchSize }), loaded.name);
+      } finally {
+        await im.release();
+      }
     });
     stages.push(s);
     embedFile = join(s.dir, 'hidden.safetensors');

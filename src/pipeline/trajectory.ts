@@ -7,7 +7,8 @@ import type { LoadedModel } from '../lm/load.js';
 import { PredictionsWriter } from '../lm/predictions.js';
 import { loadTemplates } from '../lm/prompts.js';
 import { rateWords } from '../lm/rate.js';
-import { applyCheckpoint, runCheckpoints } from '../train/lora/apply.js';
+import { runCheckpoints } from '../train/lora/apply.js';
+import { inferenceModel } from '../train/lora/inference.js';
 import { SmftError } from '../util/errors.js';
 
 export interface TrajectoryPoint { step: number; checkpoint: string; rsa: Record<string, number>; meanDimensionRho: number }
@@ -18,18 +19,18 @@ export interface TrajectoryPoint { step: number; checkpoint: string; rsa: Record
  * the humans. Ratings go to `<outDir>/step-<k>.csv` (resumable).
  */
 export async function alignmentTrajectory(
-  lm: LoadedModel, runDir: string, norms: Norms, words: string[], lang: Lang, outDir: string, opts: { batchSize?: number; prompts?: string } = {},
+  lm: LoadedModel, runDir: string, norms: Norms, words: string[], lang: Lang, outDir: string, opts: { batchSize?: number; prompts?: string; onnx?: boolean } = {},
 ): Promise<TrajectoryPoint[]> {
   const steps = runCheckpoints(runDir);
   if (!steps.length) throw new SmftError('no checkpoints (step-<k> folders) in the run', runDir);
   const templates = loadTemplates(opts.prompts, lang);
   const points: TrajectoryPoint[] = [];
   for (const { step, dir } of [{ step: 0, dir: '' }, ...steps]) {
-    const applied = dir ? applyCheckpoint(lm.model, dir) : undefined;
+    const im = await inferenceModel(lm.model, { onnx: opts.onnx ?? false, checkpoint: dir || undefined });
     try {
       const file = join(outDir, `step-${step}.csv`);
       const writer = new PredictionsWriter(file, 'model');
-      await rateWords(lm.model, lm.tokenizer, { words, templates, lang, batchSize: opts.batchSize ?? 16, progress: false, skip: (w, d) => writer.has(w, d), onRows: (r) => writer.append(r) });
+      await rateWords(im.engine, lm.tokenizer, { words, templates, lang, batchSize: opts.batchSize ?? 16, progress: false, skip: (w, d) => writer.has(w, d), onRows: (r) => writer.append(r) });
       const ev = await evaluate(loadPredictions([file], { lang, norms }), { bootstrap: 0 });
       const r = ev.results;
       const dims = Object.keys(r.dimensions);
@@ -39,7 +40,7 @@ export async function alignmentTrajectory(
         meanDimensionRho: dims.reduce((s, d) => s + r.dimensions[d].model.rho, 0) / dims.length,
       });
     } finally {
-      applied?.adapters?.dispose();
+      await im.release();
     }
   }
   return points;

@@ -202,10 +202,15 @@ export async function fit(task: FitTask, cfg: OptimConfig, hooks: FitHooks = {})
         normAcc = normNext;
         [...acc!, ...clipped, norm].forEach((t) => t.dispose());
       }
-      const loss = lossAcc.dataSync()[0] / Math.max(1, termsTotal);
-      const gradNorm = normAcc.dataSync()[0] / Math.max(1, updates);
-      lossAcc.dispose();
-      normAcc.dispose();
+      // Asynchronous reads (webgpu in Node cannot read synchronously); the only reads of an epoch.
+      let loss: number, gradNorm: number;
+      try {
+        loss = (await lossAcc.data())[0] / Math.max(1, termsTotal);
+        gradNorm = (await normAcc.data())[0] / Math.max(1, updates);
+      } finally {
+        lossAcc.dispose();
+        normAcc.dispose();
+      }
       if (!Number.isFinite(loss) || !Number.isFinite(gradNorm)) {
         throw new SmftError(`training diverged: loss is ${loss} in epoch ${epoch} (updates ${step - updates + 1}–${step}); `
           + 'lower the learning rate or check the features for NaN/Inf; the last good checkpoint (if any) is unchanged');

@@ -55,6 +55,15 @@ export interface LoraTrainConfig {
   minLrRatio: number;
   /** Clip the global gradient norm to this (0 = off). */
   maxGradNorm: number;
+  /**
+   * Gradient checkpointing: keep only each decoder layer's input during the forward pass and
+   * recompute the layer in the backward pass (CausalLM ForwardOptions.checkpoint). The same
+   * gradients for one more forward pass (on wasm ≈ 1.8× the time per layer), with the
+   * activations of one layer held instead of all: a full-size 0.5B model fits the wasm
+   * backend's 4 GiB only with it. The trained weights do not depend on it (bit for bit on cpu
+   * and wasm), so a run may be resumed with the other setting.
+   */
+  gradientCheckpointing: boolean;
   /** Fraction of groups (words / items) held out for validation (0 = none). */
   valFraction: number;
   /** Validate every this many updates (0 = at the end of each epoch); always at the end. */
@@ -75,13 +84,13 @@ export interface LoraTrainConfig {
 export const LORA_TRAIN_DEFAULTS: LoraTrainConfig = {
   epochs: 1, maxSteps: 0, batchSize: 8, gradAccumSteps: 2, lr: 2e-4,
   weightDecay: 0, beta1: ADAMW_DEFAULTS.beta1, beta2: ADAMW_DEFAULTS.beta2, eps: ADAMW_DEFAULTS.eps,
-  schedule: 'cosine', warmupRatio: 0.03, warmupSteps: null, minLrRatio: 0, maxGradNorm: 1,
+  schedule: 'cosine', warmupRatio: 0.03, warmupSteps: null, minLrRatio: 0, maxGradNorm: 1, gradientCheckpointing: true,
   valFraction: 0.1, evalEvery: 0, evalBatchSize: 16, patience: 3, minDelta: 1e-4,
   saveEvery: 100, keepLast: 3, seed: 42, logIntervalMs: 5000,
 };
 
 /** Settings that do not change the trained weights (may differ on resume). */
-const COSMETIC = new Set(['logIntervalMs', 'keepLast', 'saveEvery']);
+const COSMETIC = new Set(['logIntervalMs', 'keepLast', 'saveEvery', 'gradientCheckpointing']);
 
 export function resolveTrainConfig(partial: Partial<LoraTrainConfig> = {}, where = 'train'): LoraTrainConfig {
   const known = new Set(Object.keys(LORA_TRAIN_DEFAULTS));
@@ -101,6 +110,7 @@ export function resolveTrainConfig(partial: Partial<LoraTrainConfig> = {}, where
   if (c.warmupSteps !== null && !(Number.isInteger(c.warmupSteps) && c.warmupSteps >= 0)) bad(`warmupSteps=${c.warmupSteps}`);
   if (!(c.minLrRatio >= 0 && c.minLrRatio <= 1)) bad(`minLrRatio=${c.minLrRatio}`);
   if (!(c.maxGradNorm >= 0)) bad(`maxGradNorm=${c.maxGradNorm}`);
+  if (typeof c.gradientCheckpointing !== 'boolean') bad(`gradientCheckpointing=${String(c.gradientCheckpointing)} (true or false)`);
   if (!(c.valFraction >= 0 && c.valFraction < 1)) bad(`valFraction=${c.valFraction}`);
   if (!(c.minDelta >= 0)) bad(`minDelta=${c.minDelta}`);
   if (!['cosine', 'linear', 'constant'].includes(c.schedule)) bad(`schedule=${c.schedule} (cosine, linear or constant)`);
@@ -110,22 +120,32 @@ export function resolveTrainConfig(partial: Partial<LoraTrainConfig> = {}, where
 /**
  * One optimizer update: the batch is split into micro-batches of `batchSize`, each one's
  * gradient of (its loss sum / batch size) is accumulated, the sum clipped by global norm and
- * applied by AdamW. Non-finite loss or gradients throw before anything is applied.
+ * applied by AdamW. Non-finite loss or gradients are reported and nothing is applied. With
+ * `gradientCheckpointing` (default on) the model recomputes each decoder layer in the backward
+ * pass instead of keeping its activations. The loss and norm are read asynchronously (a
+ * backend such as webgpu in Node cannot read synchronously).
  */
 export class LoraStepper {
   readonly optimizer: AdamW;
   private readonly vars: tf.Variable[];
 
-  constructor(readonly adapters: LoraAdapters, readonly objective: TrainObjective, readonly cfg: Pick<LoraTrainConfig, 'batchSize' | 'maxGradNorm' | 'beta1' | 'beta2' | 'eps' | 'weightDecay'>) {
+  constructor(
+    readonly adapters: LoraAdapters,
+    readonly objective: TrainObjective,
+    readonly cfg: Pick<LoraTrainConfig, 'batchSize' | 'maxGradNorm' | 'beta1' | 'beta2' | 'eps' | 'weightDecay'> & Partial<Pick<LoraTrainConfig, 'gradientCheckpointing'>>,
+  ) {
     this.optimizer = new AdamW(adapters.optimParams(), { beta1: cfg.beta1, beta2: cfg.beta2, eps: cfg.eps, weightDecay: cfg.weightDecay });
     this.vars = adapters.variables();
   }
 
   /** Update on `batch` with learning rate `lr`; `nextSeed` gives each micro-batch's dropout seed. */
-  step(batch: Int32Array, lr: number, nextSeed: () => number): { loss: number; gradNorm: number } {
+  async step(batch: Int32Array, lr: number, nextSeed: () => number): Promise<{ loss: number; gradNorm: number }> {
     const terms = batch.length;
     let acc: tf.Tensor[] | null = null;
     let lossAcc: tf.Scalar = tf.scalar(0);
+    const model = this.adapters.model;
+    const checkpointBefore = model?.gradientCheckpointing;
+    if (model) model.gradientCheckpointing = this.cfg.gradientCheckpointing ?? LORA_TRAIN_DEFAULTS.gradientCheckpointing;
     this.adapters.training = true;
     try {
       for (let s = 0; s < batch.length; s += this.cfg.batchSize) {
@@ -148,13 +168,21 @@ export class LoraStepper {
       throw e;
     } finally {
       this.adapters.training = false;
+      if (model) model.gradientCheckpointing = checkpointBefore!;
     }
-    const loss = lossAcc.dataSync()[0];
-    lossAcc.dispose();
     const { grads: clipped, norm } = clipByGlobalNorm(acc!, this.cfg.maxGradNorm);
-    const gradNorm = norm.dataSync()[0];
-    norm.dispose();
     acc!.forEach((t) => t.dispose());
+    let loss: number, gradNorm: number;
+    try {
+      loss = (await lossAcc.data())[0];
+      gradNorm = (await norm.data())[0];
+    } catch (e) {
+      clipped.forEach((t) => t.dispose());
+      throw e;
+    } finally {
+      lossAcc.dispose();
+      norm.dispose();
+    }
     if (!Number.isFinite(loss) || !Number.isFinite(gradNorm)) {
       clipped.forEach((t) => t.dispose());
       return { loss, gradNorm };
@@ -360,7 +388,7 @@ export async function trainLora(opts: TrainLoraOptions): Promise<TrainLoraResult
       const batch = order.subarray(s * eff, Math.min(nTrain, (s + 1) * eff));
       const ts = performance.now();
       const lr = learningRate(state.step, cfg.lr, schedule);
-      const { loss, gradNorm } = stepper.step(batch, lr, () => dropRng.int(2147483647));
+      const { loss, gradNorm } = await stepper.step(batch, lr, () => dropRng.int(2147483647));
       if (!Number.isFinite(loss) || !Number.isFinite(gradNorm)) {
         const good = readPointer(runDir, LATEST);
         throw new SmftError(`training diverged at step ${state.step + 1}: loss is ${loss}, gradient norm ${gradNorm}; nothing was applied. `

@@ -1,7 +1,7 @@
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
-import { BACKENDS, fixture, relErr, useBackend } from './helpers.js';
+import { BACKENDS, PREFIX_CASE, fixture, relErr, useBackend } from './helpers.js';
 import { loadModel, type LoadedModel } from '../../src/lm/load.js';
 import { disposeCache } from '../../src/lm/model.js';
 
@@ -37,17 +37,10 @@ for (const backend of BACKENDS) {
       });
 
       test('a batch-1 prefix cache broadcast over right-padded suffixes equals uncached prompts', () => {
-        const prefix = [7, 120, 44, 300, 18, 250];
-        const suffixes = [[65, 66, 67, 34, 46], [90, 34], [11, 12, 13]];
+        const { prefix, suffixes, ids, attentionMask, positionIds, logitsAt, tokenIds: digits } = PREFIX_CASE;
         const before = tf.memory().numTensors;
         const pre = lm.model.forward([prefix], { useCache: true, logits: 'none' });
-        const tmax = Math.max(...suffixes.map((s) => s.length));
-        const ids = suffixes.map((s) => [...s, ...new Array(tmax - s.length).fill(0)]);
-        const mask = suffixes.map((s) => [...prefix.map(() => 1), ...s.map(() => 1), ...new Array(tmax - s.length).fill(0)]);
-        const positions = suffixes.map(() => Array.from({ length: tmax }, (_, i) => prefix.length + i));
-        const last = suffixes.map((s) => s.length - 1);
-        const digits = [48, 49, 50, 51, 52, 53];
-        const cached = lm.model.forward(ids, { pastKeyValues: pre.pastKeyValues, attentionMask: mask, positionIds: positions, logitsAt: last, logitsTokenIds: digits });
+        const cached = lm.model.forward(ids, { pastKeyValues: pre.pastKeyValues, attentionMask, positionIds, logitsAt, logitsTokenIds: digits });
         const got = cached.logits!.arraySync();
         for (let i = 0; i < suffixes.length; i++) {
           const full = lm.model.forward([[...prefix, ...suffixes[i]]], { logitsAt: [prefix.length + suffixes[i].length - 1] });

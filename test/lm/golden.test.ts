@@ -1,7 +1,7 @@
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
-import { BACKENDS, fixture, readGolden, relErr, useBackend } from './helpers.js';
+import { BACKENDS, assertGolden, fixture, readGolden, relErr, useBackend } from './helpers.js';
 import { loadModel, type LoadedModel } from '../../src/lm/load.js';
 
 const TOL = 1e-4;
@@ -22,33 +22,8 @@ for (const backend of BACKENDS) {
         test(`${c.name}: logits and hidden states match the NumPy reference`, () => {
           const before = tf.memory().numTensors;
           const out = lm.model.forward(c.input_ids, { attentionMask: c.attention_mask, outputHiddenStates: true });
-          const [b, t] = [c.input_ids.length, c.input_ids[0].length];
-          const logits = out.logits!.dataSync();
-          const v = lm.config.vocabSize;
-          if (c.logits) {
-            const valid = (i: number): boolean => c.attention_mask[Math.floor(i / (t * v))][Math.floor(i / v) % t] === 1;
-            assert.deepEqual(c.logits.shape, [b, t, v]);
-            const e = relErr(logits, c.logits.data, valid);
-            assert.ok(e < TOL, `logits relative error ${e}`);
-          }
-          if (c.last_logits) {
-            const last = new Float32Array(b * v);
-            for (let r = 0; r < b; r++) last.set(logits.subarray((r * t + t - 1) * v, (r * t + t) * v), r * v);
-            const e = relErr(last, c.last_logits.data);
-            assert.ok(e < TOL, `last-token logits relative error ${e}`);
-          }
-          if (c.hidden_states) {
-            const hs = out.hiddenStates!;
-            const [nl, , , h] = c.hidden_states.shape;
-            assert.equal(hs.length, nl);
-            assert.equal(nl, lm.config.numLayers + 1);
-            for (let l = 0; l < nl; l++) {
-              const ref = c.hidden_states.data.slice(l * b * t * h, (l + 1) * b * t * h);
-              const valid = (i: number): boolean => c.attention_mask[Math.floor(i / (t * h))][Math.floor(i / h) % t] === 1;
-              const e = relErr(hs[l].dataSync(), ref, valid);
-              assert.ok(e < TOL, `hidden state ${l} relative error ${e}`);
-            }
-          }
+          assert.equal(out.hiddenStates!.length, lm.config.numLayers + 1);
+          assertGolden(c, lm.config.vocabSize, out.logits!.dataSync(), out.hiddenStates!.map((h) => h.dataSync()), TOL);
           tf.dispose(out as unknown as tf.TensorContainer);
           assert.equal(tf.memory().numTensors, before, 'forward leaked tensors');
         });

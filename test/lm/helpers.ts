@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
 import { log } from '../../src/util/log.js';
 import { initBackend } from '../../src/lm/backend.js';
@@ -48,3 +49,50 @@ export async function useBackend(name: 'cpu' | 'wasm'): Promise<void> {
   tf.engine().startScope();
   tf.engine().endScope();
 }
+
+/**
+ * Compare one golden case with a forward pass: `logits` [B·T·V] at every position and the
+ * `hidden` states (numLayers + 1 arrays of [B·T·hidden]); padded positions are not compared.
+ */
+export function assertGolden(c: Golden['cases'][number], vocab: number, logits: ArrayLike<number>, hidden: ArrayLike<number>[], tol: number): void {
+  const [b, t] = [c.input_ids.length, c.input_ids[0].length];
+  const real = (width: number) => (i: number): boolean => c.attention_mask[Math.floor(i / (t * width))][Math.floor(i / width) % t] === 1;
+  assert.equal(logits.length, b * t * vocab);
+  if (c.logits) {
+    const e = relErr(logits, c.logits.data, real(vocab));
+    assert.ok(e < tol, `logits relative error ${e}`);
+  }
+  if (c.last_logits) {
+    const last = new Float32Array(b * vocab);
+    for (let r = 0; r < b; r++) for (let k = 0; k < vocab; k++) last[r * vocab + k] = logits[(r * t + t - 1) * vocab + k];
+    const e = relErr(last, c.last_logits.data);
+    assert.ok(e < tol, `last-token logits relative error ${e}`);
+  }
+  if (c.hidden_states) {
+    const [nl, , , h] = c.hidden_states.shape;
+    assert.equal(hidden.length, nl);
+    for (let l = 0; l < nl; l++) {
+      const e = relErr(hidden[l], c.hidden_states.data.slice(l * b * t * h, (l + 1) * b * t * h), real(h));
+      assert.ok(e < tol, `hidden state ${l} relative error ${e}`);
+    }
+  }
+}
+
+/**
+ * A shared prompt prefix and three suffixes of different lengths, right-padded into one batch
+ * whose positions continue after the prefix: the rating workload with a prefix cache.
+ */
+export const PREFIX_CASE = (() => {
+  const prefix = [7, 120, 44, 300, 18, 250];
+  const suffixes = [[65, 66, 67, 34, 46], [90, 34], [11, 12, 13]];
+  const tmax = Math.max(...suffixes.map((s) => s.length));
+  return {
+    prefix,
+    suffixes,
+    ids: suffixes.map((s) => [...s, ...new Array<number>(tmax - s.length).fill(0)]),
+    attentionMask: suffixes.map((s) => [...prefix.map(() => 1), ...s.map(() => 1), ...new Array<number>(tmax - s.length).fill(0)]),
+    positionIds: suffixes.map(() => Array.from({ length: tmax }, (_, i) => prefix.length + i)),
+    logitsAt: suffixes.map((s) => s.length - 1),
+    tokenIds: [48, 49, 50, 51, 52, 53],
+  };
+})();

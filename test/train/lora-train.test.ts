@@ -8,6 +8,7 @@ import { mkdtempSync, rmSync, readFileSync, writeFileSync, mkdirSync, existsSync
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fixture, useBackend } from '../lm/helpers.js';
+import { SOUND_TEMPLATES } from './lora-helpers.js';
 import { SmftError } from '../../src/util/errors.js';
 import { Rng } from '../../src/util/rng.js';
 import { loadModel, type LoadedModel } from '../../src/lm/load.js';
@@ -22,7 +23,7 @@ before(() => {
 });
 after(() => rmSync(tmp, { recursive: true, force: true }));
 
-const templates = new Map([['auditory' as const, { dimension: 'auditory' as const, text: 'Word: {Word}. Sound rating (0-5)?', source: 'test' }]]);
+const templates = SOUND_TEMPLATES;
 
 /**
  * A learnable, generalisable rating task: a "word" is a marker word followed by a random

@@ -10,8 +10,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { fixture, useBackend } from '../lm/helpers.js';
+import { randomizeB } from './lora-helpers.js';
 import { SmftError } from '../../src/util/errors.js';
-import { Rng } from '../../src/util/rng.js';
 import { loadModel, type LoadedModel } from '../../src/lm/load.js';
 import { readSafetensors, SafetensorsFile } from '../../src/lm/safetensors.js';
 import {
@@ -38,15 +38,6 @@ after(() => {
 const templates = new Map([['auditory' as const, { dimension: 'auditory' as const, text: 'Word: {Word}. Sound rating (0-5)?', source: 'test' }]]);
 
 /** Give B random values (B = 0 at init would make every A gradient zero). */
-function randomizeB(a: LoraAdapters, seed: number, scale = 0.2): void {
-  const rng = new Rng(seed);
-  for (const m of a.modules) {
-    const d = new Float32Array(m.b.size);
-    for (let i = 0; i < d.length; i++) d[i] = (rng.next() * 2 - 1) * scale;
-    tf.tidy(() => m.b.assign(tf.tensor2d(d, m.b.shape as [number, number])));
-  }
-}
-
 function lastLogits(lm: LoadedModel, texts: string[]): Float32Array {
   const rows = texts.map((t) => lm.tokenizer.encode(t));
   const t = Math.max(...rows.map((r) => r.length));
@@ -109,7 +100,7 @@ test('init: A ~ U(±1/√in) seeded, B = 0, attached adapters leave the logits u
   }
 });
 
-test('only the LoRA matrices train: one step changes A/B, never the base weights', () => {
+test('only the LoRA matrices train: one step changes A/B, never the base weights', async () => {
   const cfg = resolveLoraConfig({ r: 4, alpha: 8, dropout: 0.1 });
   const a = LoraAdapters.init(llama.model, cfg, 1);
   randomizeB(a, 2);
@@ -123,7 +114,7 @@ test('only the LoRA matrices train: one step changes A/B, never the base weights
   const stepper = new LoraStepper(a, obj, { batchSize: 2, maxGradNorm: 1, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0 });
   try {
     const n0 = tf.memory().numTensors;
-    const r = stepper.step(Int32Array.from([0, 1]), 1e-2, () => 7);
+    const r = await stepper.step(Int32Array.from([0, 1]), 1e-2, () => 7);
     assert.ok(Number.isFinite(r.loss) && r.gradNorm > 0);
     assert.equal(tf.memory().numTensors, n0, 'a step leaks no tensors');
     assert.deepEqual(Array.from(llama.model.params.get(kernelName)!.dataSync()), Array.from(before0));

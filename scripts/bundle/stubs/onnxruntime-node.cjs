@@ -1,6 +1,7 @@
-// The smft bundle leaves out onnxruntime-node (288 MB); smft uses @huggingface/transformers for
-// tokenizers only. transformers loads this through createRequire at start-up, so it must exist;
-// running an ONNX model from the bundle fails with this message.
+// The smft bundle (for GPU hosts) leaves out onnxruntime-node (288 MB): it rates on WebGPU, and
+// uses @huggingface/transformers for tokenizers only. transformers loads this through
+// createRequire at start-up, so it must exist; smft's ONNX Runtime engine sees `smftStub` and
+// reports ONNX Runtime as unavailable (--backend auto then uses TF.js).
 'use strict';
 const unavailable = () => {
   throw new Error('ONNX Runtime is not part of the smft bundle');
@@ -15,4 +16,4 @@ class Tensor {
     unavailable();
   }
 }
-module.exports = { InferenceSession, Tensor, env: {}, listSupportedBackends: () => [] };
+module.exports = { InferenceSession, Tensor, env: {}, listSupportedBackends: () => [], smftStub: true };

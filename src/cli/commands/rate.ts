@@ -6,8 +6,10 @@ import { loadNorms, promptWords } from '../../data/norms.js';
 import { readText } from '../../data/csv.js';
 import { SmftError } from '../../util/errors.js';
 import { log } from '../../util/log.js';
-import { initBackend, type BackendName } from '../../lm/backend.js';
+import type { BackendName } from '../../lm/backend.js';
 import { loadModel } from '../../lm/load.js';
+import { chooseInferenceRuntime, INFERENCE_BACKENDS, type InferenceBackend } from '../../lm/runtime-choice.js';
+import { inferenceModel } from '../../train/lora/inference.js';
 import { loadTemplates } from '../../lm/prompts.js';
 import { PredictionsWriter } from '../../lm/predictions.js';
 import { rateWords, type RatingRow } from '../../lm/rate.js';
@@ -16,10 +18,9 @@ import { embedWords, saveEmbeddings } from '../../lm/embed.js';
 import { rateWithHead } from '../../train/recipes.js';
 import { headRatingRows } from '../../train/predict.js';
 import { applyCheckpoint } from './train-lora.js';
-import { action, choiceOption, intOption } from '../run.js';
+import { action, choiceOption, intOption, BACKEND_HELP } from '../run.js';
 import { evalSetFile } from './evaluate.js';
 
-const BACKENDS = ['auto', 'cpu', 'wasm', 'webgpu', 'tensorflow'] as const;
 
 /** The words to rate: the paper's eval set, a norms/eval file, or a plain word list (.txt). */
 export async function wordList(evalSet: string, lang: Lang, dataDir: string): Promise<string[]> {
@@ -35,7 +36,7 @@ export async function wordList(evalSet: string, lang: Lang, dataDir: string): Pr
 
 interface RateFlags {
   model?: string; checkpoint?: string; head?: string; evalSet: string; lang: Lang; out: string; prompts?: string;
-  modelId?: string; backend: BackendName; batchSize: number; prefixCache: boolean; workers: number; dataDir?: string; limit?: number;
+  modelId?: string; backend: InferenceBackend; batchSize: number; prefixCache: boolean; workers: number; dataDir?: string; limit?: number;
 }
 
 export function registerRate(program: Command): void {
@@ -50,10 +51,10 @@ export function registerRate(program: Command): void {
     .option('--lang <lang>', 'en (11 Lancaster dimensions) or nl (6 Dutch dimensions)', choiceOption('lang', ['en', 'nl'] as const), 'en')
     .option('--prompts <dir>', "prompt templates (default: smft's own; e.g. the paper's data/paper/prompts)")
     .option('--model-id <name>', 'model column in the output (default: the model name)')
-    .option('--backend <name>', 'TF.js backend', choiceOption('backend', BACKENDS), 'auto')
+    .option('--backend <name>', BACKEND_HELP, choiceOption('backend', INFERENCE_BACKENDS), 'auto')
     .option('--batch-size <n>', 'prompts per forward pass', intOption('batch-size', 1), 16)
     .option('--no-prefix-cache', 'run every prompt in full (no shared-prefix KV cache)')
-    .option('--workers <n>', 'worker threads, each with its own copy of the model', intOption('workers', 1), 1)
+    .option('--workers <n>', 'TF.js backends: worker threads, each with its own copy of the model (onnx uses every core in one)', intOption('workers', 1), 1)
     .option('--limit <n>', 'rate only the first n words (smoke tests)', intOption('limit', 1))
     .option('--data-dir <dir>', 'data directory (default: SMFT_DATA_DIR or ./data)')
     .action(action(async (f: RateFlags) => {
@@ -70,15 +71,25 @@ export function registerRate(program: Command): void {
         process.stdout.write(`${out}\n`);
         return;
       }
-      await initBackend(f.backend);
-      const lm = await loadModel(f.checkpoint && !f.model ? (await applyCheckpoint(resolve(f.checkpoint))).baseModel : f.model!, { backend: f.backend });
-      if (f.checkpoint) await applyCheckpoint(resolve(f.checkpoint), lm.model);
+      const runtime = await chooseInferenceRuntime(f.backend);
+      const checkpoint = f.checkpoint ? resolve(f.checkpoint) : undefined;
+      const lm = await loadModel(checkpoint && !f.model ? (await applyCheckpoint(checkpoint)).baseModel : f.model!);
       const templates = loadTemplates(f.prompts ? resolve(f.prompts) : undefined, f.lang);
       const writer = new PredictionsWriter(out, f.modelId ?? lm.name);
       const common = { words, templates, lang: f.lang, batchSize: f.batchSize, prefixCache: f.prefixCache, skip: (w: string, d: Dimension) => writer.has(w, d), onRows: (rows: RatingRow[]) => writer.append(rows) };
-      const { stats } = f.workers > 1 && !f.checkpoint
-        ? await rateWordsParallel({ ...common, model: lm.dir, backend: f.backend === 'auto' ? 'wasm' : f.backend, workers: f.workers })
-        : await rateWords(lm.model, lm.tokenizer, common);
+      let stats;
+      if (!runtime.onnx && f.workers > 1 && !checkpoint) {
+        ({ stats } = await rateWordsParallel({ ...common, model: lm.dir, backend: runtime.tfBackend as BackendName, workers: f.workers }));
+      } else {
+        if (runtime.onnx && f.workers > 1) log.warn({ workers: f.workers }, 'ONNX Runtime uses every core in one process; --workers ignored');
+        // On ONNX Runtime the adapter is merged into the weights (same ratings, base speed).
+        const im = await inferenceModel(lm.model, { onnx: runtime.onnx, checkpoint, modelName: lm.name });
+        try {
+          ({ stats } = await rateWords(im.engine, lm.tokenizer, common));
+        } finally {
+          await im.release();
+        }
+      }
       log.info({ ...stats }, `rated ${stats.prompts} prompts; prefix caching saved ${stats.tokensSaved} of ${stats.fullTokens} forward tokens`);
       process.stdout.write(`${out}\n`);
     }));
@@ -92,18 +103,22 @@ export function registerRate(program: Command): void {
     .option('--eval-set <set>', "words: 'paper', a norms/eval CSV, or a .txt word list", 'paper')
     .option('--lang <lang>', 'en or nl', choiceOption('lang', ['en', 'nl'] as const), 'en')
     .option('--prompt <text>', 'prompt with {Word} (default: a neutral definition prompt)')
-    .option('--backend <name>', 'TF.js backend', choiceOption('backend', BACKENDS), 'auto')
+    .option('--backend <name>', BACKEND_HELP, choiceOption('backend', INFERENCE_BACKENDS), 'auto')
     .option('--batch-size <n>', 'prompts per forward pass', intOption('batch-size', 1), 16)
     .option('--limit <n>', 'only the first n words', intOption('limit', 1))
     .option('--data-dir <dir>', 'data directory (default: SMFT_DATA_DIR or ./data)')
-    .action(action(async (f: { model: string; checkpoint?: string; out: string; evalSet: string; lang: Lang; prompt?: string; backend: BackendName; batchSize: number; limit?: number; dataDir?: string }) => {
+    .action(action(async (f: { model: string; checkpoint?: string; out: string; evalSet: string; lang: Lang; prompt?: string; backend: InferenceBackend; batchSize: number; limit?: number; dataDir?: string }) => {
       let words = await wordList(f.evalSet, f.lang, resolveDataDir(f.dataDir));
       if (f.limit) words = words.slice(0, f.limit);
-      await initBackend(f.backend);
-      const lm = await loadModel(f.model, { backend: f.backend });
-      if (f.checkpoint) await applyCheckpoint(resolve(f.checkpoint), lm.model);
-      const e = await embedWords(lm.model, lm.tokenizer, { words, lang: f.lang, prompt: f.prompt, batchSize: f.batchSize });
-      saveEmbeddings(resolve(f.out), e, lm.name);
+      const runtime = await chooseInferenceRuntime(f.backend);
+      const lm = await loadModel(f.model);
+      const im = await inferenceModel(lm.model, { onnx: runtime.onnx, checkpoint: f.checkpoint ? resolve(f.checkpoint) : undefined, modelName: lm.name });
+      try {
+        const e = await embedWords(im.engine, lm.tokenizer, { words, lang: f.lang, prompt: f.prompt, batchSize: f.batchSize });
+        saveEmbeddings(resolve(f.out), e, lm.name);
+      } finally {
+        await im.release();
+      }
       process.stdout.write(`${resolve(f.out)}\n`);
     }));
 }

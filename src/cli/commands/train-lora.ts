@@ -4,7 +4,7 @@ import Papa from 'papaparse';
 import { resolveDataDir } from '../../data/datadir.js';
 import type { Lang } from '../../data/dimensions.js';
 import { loadNorms, promptWords } from '../../data/norms.js';
-import { initBackend, type BackendName } from '../../lm/backend.js';
+import { chooseInferenceRuntime, INFERENCE_BACKENDS, type InferenceBackend } from '../../lm/runtime-choice.js';
 import { loadModel } from '../../lm/load.js';
 import { alignmentTrajectory } from '../../pipeline/trajectory.js';
 import { writeFileAtomic } from '../../util/atomic.js';
@@ -17,7 +17,7 @@ import { resolveCheckpointDir } from '../../train/lora/checkpoint.js';
 import { readAdapterFiles } from '../../train/lora/peft.js';
 import { mergeLora } from '../../train/lora/merge.js';
 import { trainLoraRecipe as runLoraRecipe } from '../../train/lora/recipes.js';
-import { action } from '../run.js';
+import { action, choiceOption, BACKEND_HELP } from '../run.js';
 
 /** `smft train` for LoRA recipes: prints the run folder and the final adapter. */
 export async function trainLoraRecipe(opts: { recipe: string; model?: string; out: string; dataDir: string; seed?: number; steps?: number; resume: boolean }): Promise<void> {
@@ -63,19 +63,19 @@ export function registerTrajectory(program: Command): void {
     .option('--lang <lang>', 'en or nl', 'en')
     .option('--eval-set <set>', "words: 'paper' or a norms/eval CSV", 'paper')
     .option('--limit <n>', 'rate only the first n words', (v: string) => Number(v))
-    .option('--backend <name>', 'TF.js backend', 'auto')
+    .option('--backend <name>', BACKEND_HELP, choiceOption('backend', INFERENCE_BACKENDS), 'auto')
     .option('--data-dir <dir>', 'data directory (default: SMFT_DATA_DIR or ./data)')
-    .action(action(async (f: { model: string; run: string; out: string; lang: Lang; evalSet: string; limit?: number; backend: BackendName; dataDir?: string }) => {
+    .action(action(async (f: { model: string; run: string; out: string; lang: Lang; evalSet: string; limit?: number; backend: InferenceBackend; dataDir?: string }) => {
       if (f.lang !== 'en' && f.lang !== 'nl') throw new SmftError(`--lang must be en or nl, got '${f.lang}'`);
       const dataDir = resolveDataDir(f.dataDir);
       const norms = await loadNorms(evalSetFile(f.evalSet, f.lang, dataDir), f.lang);
       let words = promptWords(norms);
       if (f.limit) words = words.slice(0, f.limit);
-      await initBackend(f.backend);
-      const lm = await loadModel(f.model, { backend: f.backend });
+      const runtime = await chooseInferenceRuntime(f.backend);
+      const lm = await loadModel(f.model);
       const out = resolve(f.out);
       mkdirSync(out, { recursive: true });
-      const points = await alignmentTrajectory(lm, resolve(f.run), norms, words, f.lang, out);
+      const points = await alignmentTrajectory(lm, resolve(f.run), norms, words, f.lang, out, { onnx: runtime.onnx });
       const subsets = Object.keys(points[0].rsa);
       const rows = points.map((p) => [p.step, ...subsets.map((s) => p.rsa[s]), p.meanDimensionRho]);
       writeFileAtomic(join(out, 'trajectory.csv'), Papa.unparse({ fields: ['step', ...subsets.map((s) => `rsa_${s}`), 'mean_dimension_rho'], data: rows }, { newline: '\n' }) + '\n');

@@ -96,6 +96,11 @@ export class LoraAdapters {
     return new LoraAdapters(config, modules);
   }
 
+  /** The model the adapters are attached to (null when detached). */
+  get model(): CausalLM | null {
+    return this.attachedTo;
+  }
+
   /** Trainable variables in a fixed order: A then B of each module, in model order. */
   variables(): tf.Variable[] {
     return this.modules.flatMap((m) => [m.a, m.b]);
@@ -121,7 +126,7 @@ export class LoraAdapters {
    */
   attach(model: CausalLM, opts: { frozenGradHooks?: boolean } = {}): void {
     if (this.attachedTo && this.attachedTo !== model) throw new Error('LoraAdapters are attached to another model');
-    this.modules.forEach((m, i) => model.setAdapter(m.name, this.hook(m, i, model.linearWeights(m.name).kernel)));
+    this.modules.forEach((m, i) => model.setAdapter(m.name, this.hook(m, i, model.linearWeights(m.name).kernel), [m.a, m.b]));
     this.frozenHooked = [];
     if (opts.frozenGradHooks) {
       const mine = new Set(this.modules.map((m) => m.name));
@@ -158,7 +163,9 @@ export class LoraAdapters {
         (save as tf.GradSaveFunc)([x2, low]);
         return {
           value: tf.add(y, s === 1 ? up : tf.mul(up, s)) as tf.Tensor2D,
-          gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+          // In a tidy: TF.js runs gradient functions outside one, so their temporaries (mask,
+          // products) would otherwise live until the whole backward pass ends.
+          gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => tf.tidy(() => {
             const [sx, slow] = saved as tf.Tensor2D[];
             const mask = p > 0 ? dropMask(sx.shape) : null;
             const sxd = mask ? tf.mul(sx, mask) : sx;
@@ -169,7 +176,7 @@ export class LoraAdapters {
             let dxd: tf.Tensor = tf.matMul(dlow, a as tf.Tensor2D); // [N, in]
             if (mask) dxd = tf.mul(dxd, mask);
             return [tf.add(baseInputGrad(kernel, dy as tf.Tensor2D), dxd), dA, dB];
-          },
+          }),
         };
       });
       return op(x, m.a, m.b) as tf.Tensor2D;
@@ -216,12 +223,31 @@ export class LoraAdapters {
     this.detach();
     for (const m of this.modules) {
       const key = `${m.name}.weight`;
-      const old = model.params.get(key);
-      if (!old) throw new Error(`no parameter ${key}`);
-      const merged = tf.tidy(() => tf.add(old, tf.mul(tf.matMul(m.a, m.b, true, true), this.scale)));
-      model.params.set(key, merged);
+      const old = model.params.get(key)!;
+      model.params.set(key, this.mergedKernel(model, m));
       old.dispose();
     }
+  }
+
+  /**
+   * The merged kernels K + s·Aᵀ·Bᵀ of every adapted layer as new host arrays, by parameter
+   * name; `model` is not changed (e.g. to run the adapted model on ONNX Runtime).
+   */
+  mergedKernels(model: CausalLM): Map<string, Float32Array> {
+    const out = new Map<string, Float32Array>();
+    for (const m of this.modules) {
+      const merged = this.mergedKernel(model, m);
+      out.set(`${m.name}.weight`, Float32Array.from(merged.dataSync()));
+      merged.dispose();
+    }
+    return out;
+  }
+
+  private mergedKernel(model: CausalLM, m: LoraModule): tf.Tensor {
+    const key = `${m.name}.weight`;
+    const kernel = model.params.get(key);
+    if (!kernel) throw new Error(`no parameter ${key}`);
+    return tf.tidy(() => tf.add(kernel, tf.mul(tf.matMul(m.a, m.b, true, true), this.scale)));
   }
 
   dispose(): void {
@@ -244,7 +270,7 @@ function frozenHook(kernel: tf.Tensor2D): LinearAdapter {
   return (x, y) => {
     const op = tf.customGrad((xx) => {
       void xx;
-      return { value: tf.clone(y), gradFunc: (dy: tf.Tensor) => [baseInputGrad(kernel, dy as tf.Tensor2D)] };
+      return { value: tf.clone(y), gradFunc: (dy: tf.Tensor) => [tf.tidy(() => baseInputGrad(kernel, dy as tf.Tensor2D))] };
     });
     return op(x) as tf.Tensor2D;
   };

@@ -13,6 +13,7 @@ export {
 export { padBatch, lastTokenHidden, OutputRows, pearson, type TrainObjective } from './objective.js';
 export { mergeLora, mergeInto, type MergeOptions, type MergeResult } from './merge.js';
 export { applyCheckpoint, runCheckpoints, type ApplyCheckpointOptions, type AppliedCheckpoint } from './apply.js';
+export { inferenceModel, type InferenceModel } from './inference.js';
 export { loadRecipe, validateRecipe, applyOverrides, runRecipe, trainLoraRecipe, recipeObjective, recipesDir, type Recipe, type RecipeResult, type RunRecipeOptions, type RecipeOverrides, type RatingRecipeData, type QaRecipeData } from './recipes.js';
 export { trainLora, resolveTrainConfig, splitByGroup, LoraStepper, LORA_TRAIN_DEFAULTS, type LoraTrainConfig, type TrainLoraOptions, type TrainLoraResult } from '../trainer.js';
 export { RatingObjective, ratingTarget, RATING_LOSSES, type RatingExample, type RatingLoss, type RatingObjectiveOptions } from '../rating-objective.js';

@@ -1,0 +1,75 @@
+import { DType, modelProto, nodeProto, tensorProto, valueInfo, type AttributeValue, type Dim, type DTypeCode, type ProtoWriter } from './proto.js';
+
+/** ONNX opset of the graphs smft builds (ReduceMean with an `axes` attribute: ≤ 17). */
+export const OPSET = 17;
+
+/**
+ * Builds an ONNX graph op by op with generated value names: `op('MatMul', [a, b])` returns the
+ * output name, so graph code reads like the tensor code it mirrors.
+ */
+export class GraphBuilder {
+  private readonly nodes: ProtoWriter[] = [];
+  private readonly initializers: ProtoWriter[] = [];
+  private readonly inputs: ProtoWriter[] = [];
+  private readonly outputs: ProtoWriter[] = [];
+  private readonly consts = new Map<string, string>();
+  private counter = 0;
+  private prefix = '';
+
+  constructor(private readonly name: string) {}
+
+  /** Name values created until the next call with this scope (e.g. `layers.3/`), for readable graphs. */
+  scope(prefix: string): void {
+    this.prefix = prefix;
+  }
+
+  input(name: string, dtype: DTypeCode, dims: Dim[]): string {
+    this.inputs.push(valueInfo(name, dtype, dims));
+    return name;
+  }
+
+  /** Declare `value` as a graph output named `name`. */
+  output(value: string, name: string, dtype: DTypeCode, dims: Dim[]): void {
+    this.nodes.push(nodeProto('Identity', [value], [name]));
+    this.outputs.push(valueInfo(name, dtype, dims));
+  }
+
+  op(type: string, inputs: string[], attrs: Record<string, AttributeValue> = {}): string {
+    return this.opN(type, inputs, 1, attrs)[0];
+  }
+
+  opN(type: string, inputs: string[], outputs: number, attrs: Record<string, AttributeValue> = {}): string[] {
+    const id = this.counter++;
+    const names = Array.from({ length: outputs }, (_, i) => `${this.prefix}${type}_${id}${outputs > 1 ? `_${i}` : ''}`);
+    this.nodes.push(nodeProto(type, inputs, names, attrs, `${this.prefix}${type}_${id}`));
+    return names;
+  }
+
+  /** An int64 constant (1-D, or a scalar with `scalar`), shared between uses. */
+  int64(values: number[], scalar = false): string {
+    const key = `i${scalar ? 's' : ''}:${values.join(',')}`;
+    let name = this.consts.get(key);
+    if (!name) {
+      name = `const_${this.consts.size}`;
+      this.initializers.push(tensorProto(name, DType.int64, scalar ? [] : [values.length], BigInt64Array.from(values.map(BigInt))));
+      this.consts.set(key, name);
+    }
+    return name;
+  }
+
+  /** A float32 scalar constant, shared between uses. */
+  float(value: number): string {
+    const key = `f:${value}`;
+    let name = this.consts.get(key);
+    if (!name) {
+      name = `const_${this.consts.size}`;
+      this.initializers.push(tensorProto(name, DType.float, [], Float32Array.of(value)));
+      this.consts.set(key, name);
+    }
+    return name;
+  }
+
+  build(): Uint8Array {
+    return modelProto({ name: this.name, nodes: this.nodes, initializers: this.initializers, inputs: this.inputs, outputs: this.outputs }, OPSET);
+  }
+}
