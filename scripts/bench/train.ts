@@ -67,7 +67,7 @@ class BenchObjective implements TrainObjective {
       return tf.neg(tf.sum(tf.mul(q, logp))) as tf.Scalar;
     });
   }
-  evaluate(): { loss: number } { return { loss: 0 }; }
+  async evaluate(): Promise<{ loss: number }> { return { loss: 0 }; }
   describe(): Record<string, unknown> { return { kind: this.kind }; }
   dispose(): void { this.rows.dispose(); }
 }

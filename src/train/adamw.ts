@@ -81,14 +81,20 @@ export class AdamW {
     });
   }
 
-  getState(): AdamWState {
+  /**
+   * Host copies of the state. Read asynchronously (a backend such as webgpu in Node cannot read
+   * synchronously); the step is taken before the reads, so call it between updates.
+   */
+  async getState(): Promise<AdamWState> {
+    const step = this.step;
+    const [ms, vs] = await Promise.all([readAll(this.m), readAll(this.v)]);
     const m: Record<string, Float32Array> = {};
     const v: Record<string, Float32Array> = {};
     this.params.forEach((p, i) => {
-      m[p.name] = Float32Array.from(this.m[i].dataSync());
-      v[p.name] = Float32Array.from(this.v[i].dataSync());
+      m[p.name] = ms[i];
+      v[p.name] = vs[i];
     });
-    return { step: this.step, m, v };
+    return { step, m, v };
   }
 
   setState(s: AdamWState): void {
@@ -108,4 +114,13 @@ export class AdamW {
   dispose(): void {
     for (const t of [...this.m, ...this.v]) t.dispose();
   }
+}
+
+/**
+ * Host copies (float32) of tensors, read asynchronously and all at once. Copied: on the cpu
+ * backend `data()` returns the tensor's own backing array.
+ */
+export async function readAll(ts: readonly tf.Tensor[]): Promise<Float32Array[]> {
+  const data = await Promise.all(ts.map((t) => t.data<'float32'>()));
+  return data.map((d) => Float32Array.from(d));
 }

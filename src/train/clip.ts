@@ -6,12 +6,21 @@
  */
 import * as tf from '@tensorflow/tfjs';
 
+/**
+ * Inputs per addN: the webgpu backend binds every input as a storage buffer, and a WebGPU device
+ * guarantees only 8 per shader stage (output included); TF.js's webgpu addN does not split.
+ */
+const ADDN_MAX = 7;
+
 /** ‖g‖₂ over all gradients (a scalar tensor). */
 export function globalNorm(grads: readonly tf.Tensor[]): tf.Scalar {
   return tf.tidy(() => {
     if (grads.length === 0) return tf.scalar(0);
     const sq = grads.map((g) => tf.sum(tf.square(g)));
-    return tf.sqrt(tf.addN(sq)) as tf.Scalar;
+    // Left to right in chunks, the running sum first: the same additions in the same order as one addN.
+    let total = tf.addN(sq.slice(0, ADDN_MAX));
+    for (let i = ADDN_MAX; i < sq.length; i += ADDN_MAX - 1) total = tf.addN([total, ...sq.slice(i, i + ADDN_MAX - 1)]);
+    return tf.sqrt(total) as tf.Scalar;
   });
 }
 

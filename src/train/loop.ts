@@ -259,7 +259,7 @@ export async function fit(task: FitTask, cfg: OptimConfig, hooks: FitHooks = {})
     const seconds = (performance.now() - t0) / 1000;
     const bestEpoch = best?.epoch ?? history.length;
     log.info({ label, epochs: history.length, steps: step, bestEpoch, bestValLoss: fmt(best?.valLoss), seconds: Number(seconds.toFixed(2)) }, `${label}: training done`);
-    return { history, bestEpoch, best, steps: step, stoppedEarly, seconds, optimizer: opt.getState() };
+    return { history, bestEpoch, best, steps: step, stoppedEarly, seconds, optimizer: await opt.getState() };
   } finally {
     opt.dispose();
   }

@@ -15,7 +15,7 @@ import type { CausalLM } from '../lm/model.js';
 import type { LmTokenizer } from '../lm/tokenizer.js';
 import { PromptBuilder, type PromptOptions } from '../lm/rate.js';
 import { QA_LETTERS, type QaItem } from './qa.js';
-import { OutputRows, inBatches, lastTokenHidden, type TrainObjective } from './lora/objective.js';
+import { OutputRows, inBatches, lastTokenHidden, readAndDispose, type TrainObjective } from './lora/objective.js';
 
 export { readQaItems, QA_LETTERS, type QaItem } from './qa.js';
 
@@ -101,11 +101,9 @@ export class QaObjective implements TrainObjective {
   }
 
   /** Predicted letter index (0–3) and the four renormalised probabilities per item. */
-  predict(idx: Int32Array, batchSize = 8): { choice: Int32Array; probs: Float32Array } {
-    const rows = inBatches(idx, batchSize, (chunk) => {
-      const p = tf.tidy(() => tf.softmax(this.logits(chunk)));
-      const d = p.dataSync();
-      p.dispose();
+  async predict(idx: Int32Array, batchSize = 8): Promise<{ choice: Int32Array; probs: Float32Array }> {
+    const rows = await inBatches(idx, batchSize, async (chunk) => {
+      const d = await readAndDispose(tf.tidy(() => tf.softmax(this.logits(chunk))));
       return Array.from(chunk, (_, r) => Float32Array.from(d.subarray(r * 4, r * 4 + 4)));
     });
     const probs = new Float32Array(rows.length * 4);
@@ -119,8 +117,8 @@ export class QaObjective implements TrainObjective {
     return { choice, probs };
   }
 
-  evaluate(idx: Int32Array, batchSize: number): { loss: number } & Record<string, number> {
-    const { choice, probs } = this.predict(idx, batchSize);
+  async evaluate(idx: Int32Array, batchSize: number): Promise<{ loss: number } & Record<string, number>> {
+    const { choice, probs } = await this.predict(idx, batchSize);
     let loss = 0;
     let correct = 0;
     idx.forEach((i, r) => {

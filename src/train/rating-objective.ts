@@ -25,7 +25,7 @@ import type { CausalLM } from '../lm/model.js';
 import type { LmTokenizer } from '../lm/tokenizer.js';
 import type { PromptTemplate } from '../lm/prompts.js';
 import { PromptBuilder, digitTokenIds, type PromptOptions } from '../lm/rate.js';
-import { OutputRows, VocabNormaliser, inBatches, lastTokenHidden, pearson, type TrainObjective } from './lora/objective.js';
+import { OutputRows, VocabNormaliser, inBatches, lastTokenHidden, pearson, readAndDispose, type TrainObjective } from './lora/objective.js';
 
 export const RATING_LOSSES = ['ce-interp', 'ce-gaussian', 'ce-rounded', 'mse'] as const;
 export type RatingLoss = (typeof RATING_LOSSES)[number];
@@ -144,11 +144,9 @@ export class RatingObjective implements TrainObjective {
   }
 
   /** Renormalised digit probabilities [n × 6] and expected ratings for examples `idx`. */
-  predict(idx: Int32Array, batchSize = 16): { probs: Float32Array; ratings: Float32Array } {
-    const rows = inBatches(idx, batchSize, (chunk) => {
-      const p = tf.tidy(() => tf.softmax(this.digits.logits(lastTokenHidden(this.model, Array.from(chunk, (i) => this.ids[i]), this.pad))));
-      const d = p.dataSync();
-      p.dispose();
+  async predict(idx: Int32Array, batchSize = 16): Promise<{ probs: Float32Array; ratings: Float32Array }> {
+    const rows = await inBatches(idx, batchSize, async (chunk) => {
+      const d = await readAndDispose(tf.tidy(() => tf.softmax(this.digits.logits(lastTokenHidden(this.model, Array.from(chunk, (i) => this.ids[i]), this.pad)))));
       return Array.from(chunk, (_, r) => Float32Array.from(d.subarray(r * 6, r * 6 + 6)));
     });
     const probs = new Float32Array(rows.length * 6);
@@ -160,14 +158,9 @@ export class RatingObjective implements TrainObjective {
     return { probs, ratings };
   }
 
-  evaluate(idx: Int32Array, batchSize: number): { loss: number } & Record<string, number> {
-    const losses = inBatches(idx, batchSize, (chunk) => {
-      const l = this.losses(chunk);
-      const d = Array.from(l.dataSync());
-      l.dispose();
-      return d;
-    });
-    const { ratings } = this.predict(idx, batchSize);
+  async evaluate(idx: Int32Array, batchSize: number): Promise<{ loss: number } & Record<string, number>> {
+    const losses = await inBatches(idx, batchSize, async (chunk) => Array.from(await readAndDispose(this.losses(chunk))));
+    const { ratings } = await this.predict(idx, batchSize);
     const means = Array.from(idx, (i) => this.means[i]);
     let abs = 0, sq = 0;
     ratings.forEach((r, k) => { abs += Math.abs(r - means[k]); sq += (r - means[k]) ** 2; });

@@ -20,7 +20,7 @@ import { log } from '../util/log.js';
 import { Rng } from '../util/rng.js';
 import { writeFileAtomic } from '../util/atomic.js';
 import type { CausalLM } from '../lm/model.js';
-import { AdamW, ADAMW_DEFAULTS } from './adamw.js';
+import { AdamW, ADAMW_DEFAULTS, type AdamWState } from './adamw.js';
 import { clipByGlobalNorm } from './clip.js';
 import { learningRate, warmupFromRatio, type ScheduleConfig, type ScheduleKind } from './schedule.js';
 import { seededSplit, shuffleInPlace } from './loop.js';
@@ -277,7 +277,7 @@ export async function trainLora(opts: TrainLoraOptions): Promise<TrainLoraResult
   const { model, objective } = opts;
   const runDir = resolve(opts.out);
   const label = opts.label ?? 'lora';
-  const base: BaseModelInfo = { ...baseInfoFromModel(model, opts.modelName), ...(opts.modelSource ? { source: opts.modelSource } : {}) };
+  const base: BaseModelInfo = { ...(await baseInfoFromModel(model, opts.modelName)), ...(opts.modelSource ? { source: opts.modelSource } : {}) };
   const split = splitByGroup(objective, cfg.valFraction, cfg.seed);
   const nTrain = split.train.length;
   if (nTrain === 0) throw new SmftError('no training examples left after the validation split');
@@ -297,7 +297,7 @@ export async function trainLora(opts: TrainLoraOptions): Promise<TrainLoraResult
   let adapters: LoraAdapters;
   let state: Omit<TrainerState, 'files' | 'createdAt' | 'format' | 'version'>;
   let history: StepMetrics[] = [];
-  let optState: ReturnType<AdamW['getState']> | undefined;
+  let optState: AdamWState | undefined;
   if (hasRun(runDir) && !opts.resume) {
     throw new SmftError('this run folder already holds checkpoints; resume it (--resume) or choose another output folder', runDir);
   }
@@ -307,7 +307,7 @@ export async function trainLora(opts: TrainLoraOptions): Promise<TrainLoraResult
     log.info({ runDir }, 'nothing to resume; starting a new run');
   }
   if (latest) {
-    const ck = loadTrainingCheckpoint(latest, model, { baseInfo: base, expectRank: lora.r });
+    const ck = await loadTrainingCheckpoint(latest, model, { baseInfo: base, expectRank: lora.r });
     const diff = diffConfig(ck.state.config, JSON.parse(JSON.stringify(runConfig)));
     if (diff.length) {
       ck.adapters.dispose();
@@ -342,13 +342,13 @@ export async function trainLora(opts: TrainLoraOptions): Promise<TrainLoraResult
     writeFileAtomic(join(runDir, METRICS_FILE), history.map((m) => JSON.stringify(m)).join('\n') + (history.length ? '\n' : ''));
 
     const hasVal = split.val.length > 0;
-    const validate = (): Record<string, number> => {
+    const validate = (): Promise<Record<string, number>> => {
       adapters.training = false;
       return objective.evaluate(split.val, cfg.evalBatchSize);
     };
     let initialVal = state.initialVal;
     if (hasVal && !latest) {
-      initialVal = validate();
+      initialVal = await validate();
       log.info({ label, ...roundAll(initialVal) }, `${label}: validation before training: loss ${fmt(initialVal.loss)}`);
     }
     log.info({
@@ -369,7 +369,7 @@ export async function trainLora(opts: TrainLoraOptions): Promise<TrainLoraResult
       state.rng = { shuffle: shuffleRng.state(), dropout: dropRng.state() };
       state.order = Array.from(order);
       state.initialVal = initialVal;
-      await saveTrainingCheckpoint(runDir, state, adapters, stepper.optimizer.getState(), history, { best });
+      await saveTrainingCheckpoint(runDir, state, adapters, await stepper.optimizer.getState(), history, { best });
       lastSaved = state.step;
       const keep = new Set<string>();
       for (const p of [LATEST, BEST] as const) {
@@ -415,7 +415,7 @@ export async function trainLora(opts: TrainLoraOptions): Promise<TrainLoraResult
       const last = state.step >= totalSteps;
       let improved = false;
       if (hasVal && ((cfg.evalEvery > 0 && state.step % cfg.evalEvery === 0) || (cfg.evalEvery === 0 && epochEnd) || last)) {
-        const val = validate();
+        const val = await validate();
         for (const [k, v] of Object.entries(val)) m[k === 'loss' ? 'valLoss' : `val${k[0].toUpperCase()}${k.slice(1)}`] = v;
         if (!Number.isFinite(val.loss)) {
           throw new SmftError(`training diverged: validation loss is ${val.loss} at step ${state.step}; the last good checkpoint is unchanged; lower the learning rate`);

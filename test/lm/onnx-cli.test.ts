@@ -53,7 +53,7 @@ test('smft rate --checkpoint on ONNX Runtime (adapter merged) equals TF.js with 
   const a = LoraAdapters.init(lm.model, resolveLoraConfig({ r: 4, alpha: 8, targetModules: ['q_proj', 'v_proj', 'down_proj'] }), 3);
   randomizeB(a, 4, 0.5);
   const adapter = join(tmp, 'adapter');
-  await saveAdapter(adapter, a, baseInfoFromModel(lm.model, 'tiny-llama'));
+  await saveAdapter(adapter, a, await baseInfoFromModel(lm.model, 'tiny-llama'));
   a.dispose();
   lm.model.dispose();
   const model = fixture('tiny-llama');

@@ -8,9 +8,8 @@ import { mkdtempSync, rmSync, readFileSync, writeFileSync, mkdirSync, existsSync
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fixture, useBackend } from '../lm/helpers.js';
-import { SOUND_TEMPLATES } from './lora-helpers.js';
+import { SOUND_TEMPLATES, markerTask } from './lora-helpers.js';
 import { SmftError } from '../../src/util/errors.js';
-import { Rng } from '../../src/util/rng.js';
 import { loadModel, type LoadedModel } from '../../src/lm/load.js';
 import {
   trainLora, RatingObjective, pearson, readPointer, loadTrainingCheckpoint, baseInfoFromModel, listCheckpoints,
@@ -25,23 +24,6 @@ after(() => rmSync(tmp, { recursive: true, force: true }));
 
 const templates = SOUND_TEMPLATES;
 
-/**
- * A learnable, generalisable rating task: a "word" is a marker word followed by a random
- * letter string; the rating depends on the marker only (8 markers spread over 0.3–4.7). Held-out
- * words are new random strings, so a model must learn to read the marker, not memorise words.
- */
-function markerTask(n: number, seed: number): RatingExample[] {
-  const MARK = ['bell', 'moss', 'drum', 'silk', 'horn', 'sand', 'wolf', 'salt'];
-  const rng = new Rng(seed);
-  const L = 'abcdefghijklmnopqrstuvwxyz';
-  return Array.from({ length: n }, () => {
-    const k = rng.int(MARK.length);
-    let tail = '';
-    for (let i = 3 + rng.int(4); i > 0; i--) tail += L[rng.int(26)];
-    return { word: `${MARK[k]} ${tail}`, dimension: 'auditory' as const, mean: 0.3 + (4.4 * k) / (MARK.length - 1) };
-  });
-}
-
 const all = (n: number): Int32Array => Int32Array.from({ length: n }, (_, i) => i);
 
 test('learning: loss falls and held-out ratings correlate with the targets after training (wasm)', async () => {
@@ -52,13 +34,13 @@ test('learning: loss falls and held-out ratings correlate with the targets after
   const testObj = new RatingObjective(lm.model, lm.tokenizer, heldOut, { templates });
   const targets = heldOut.map((e) => e.mean);
   try {
-    const rBefore = pearson(testObj.predict(all(heldOut.length)).ratings, targets);
+    const rBefore = pearson((await testObj.predict(all(heldOut.length))).ratings, targets);
     const res = await trainLora({
       model: lm.model, modelName: 'tiny-llama', objective: train, out: join(tmp, 'learn'),
       lora: { r: 8, alpha: 16, dropout: 0 },
       train: { epochs: 10, batchSize: 16, gradAccumSteps: 1, lr: 5e-3, warmupRatio: 0.05, valFraction: 0, saveEvery: 0 },
     });
-    const rAfter = pearson(testObj.predict(all(heldOut.length)).ratings, targets);
+    const rAfter = pearson((await testObj.predict(all(heldOut.length))).ratings, targets);
     const losses = res.history.map((h) => h.loss);
     const mean = (a: number[]): number => a.reduce((s, x) => s + x, 0) / a.length;
     assert.equal(res.steps, 60);
@@ -146,7 +128,8 @@ test('exact resume (cpu): stopped after step 4 and resumed = uninterrupted, bit 
     // Another base model.
     const qwen = await loadModel(fixture('tiny-qwen2'));
     try {
-      assert.throws(() => loadTrainingCheckpoint(join(tmp, 'full', 'step-6'), qwen.model, { baseInfo: baseInfoFromModel(qwen.model, 'tiny-qwen2'), expectRank: 4 }),
+      const qwenInfo = await baseInfoFromModel(qwen.model, 'tiny-qwen2');
+      await assert.rejects(loadTrainingCheckpoint(join(tmp, 'full', 'step-6'), qwen.model, { baseInfo: qwenInfo, expectRank: 4 }),
         (e: unknown) => e instanceof SmftError && /another base model/.test(e.message));
     } finally {
       qwen.model.dispose();
@@ -173,7 +156,7 @@ test('NaN/Inf loss stops with a clear SmftError; the last good checkpoint stays'
     );
     assert.equal(readPointer(out, 'latest'), join(out, 'step-1'));
     assert.ok(!existsSync(join(out, 'step-2')));
-    const ck = loadTrainingCheckpoint(join(out, 'step-1'), lm.model, { baseInfo: baseInfoFromModel(lm.model, 'tiny-qwen2'), expectRank: 2 });
+    const ck = await loadTrainingCheckpoint(join(out, 'step-1'), lm.model, { baseInfo: await baseInfoFromModel(lm.model, 'tiny-qwen2'), expectRank: 2 });
     assert.equal(ck.state.step, 1);
     ck.adapters.dispose();
   } finally {

@@ -189,14 +189,14 @@ test('rating targets: interpolation keeps the mean, rounded is one-hot, Gaussian
   assert.throws(() => ratingTarget(5.5, 'mse'), SmftError);
 });
 
-test("normalize 'vocab': full-softmax cross-entropy is at least the digits-only one", () => {
+test("normalize 'vocab': full-softmax cross-entropy is at least the digits-only one", async () => {
   const ex = [{ word: 'bell', dimension: 'auditory' as const, mean: 3.4 }, { word: 'moss', dimension: 'auditory' as const, mean: 1.2 }];
   const digits = new RatingObjective(llama.model, llama.tokenizer, ex, { templates, loss: 'ce-interp' });
   const vocab = new RatingObjective(llama.model, llama.tokenizer, ex, { templates, loss: 'ce-interp', normalize: 'vocab' });
   try {
     const idx = Int32Array.from([0, 1]);
-    const d = digits.evaluate(idx, 2);
-    const v = vocab.evaluate(idx, 2);
+    const d = await digits.evaluate(idx, 2);
+    const v = await vocab.evaluate(idx, 2);
     assert.ok(v.loss > d.loss, `${v.loss} vs ${d.loss}`);
     assert.equal(v.mae, d.mae, 'ratings are read from the digits either way');
     assert.equal(vocab.describe().normalize, 'vocab');
@@ -212,7 +212,7 @@ test('PEFT layout: adapter_config.json and tensor names/shapes, round trip', asy
   const a = LoraAdapters.init(qwen.model, cfg, 9);
   randomizeB(a, 10);
   const dir = join(tmp, 'peft-qwen');
-  await saveAdapter(dir, a, baseInfoFromModel(qwen.model, 'tiny-qwen2'));
+  await saveAdapter(dir, a, await baseInfoFromModel(qwen.model, 'tiny-qwen2'));
   try {
     const json = JSON.parse(readFileSync(join(dir, 'adapter_config.json'), 'utf8'));
     assert.equal(json.peft_type, 'LORA');
@@ -232,9 +232,9 @@ test('PEFT layout: adapter_config.json and tensor names/shapes, round trip', asy
       [`${p}self_attn.v_proj.lora_A.weight`]: ['F32', 3, 32], [`${p}self_attn.v_proj.lora_B.weight`]: ['F32', 16, 3],
       [`${p}mlp.down_proj.lora_A.weight`]: ['F32', 3, 64], [`${p}mlp.down_proj.lora_B.weight`]: ['F32', 32, 3],
     });
-    const { adapters: back } = loadAdapter(dir, qwen.model);
-    const x = a.toTensors();
-    const y = back.toTensors();
+    const { adapters: back } = await loadAdapter(dir, qwen.model);
+    const x = await a.toTensors();
+    const y = await back.toTensors();
     for (const k of Object.keys(x)) assert.deepEqual(Array.from(y[k].data), Array.from(x[k].data), k);
     back.dispose();
   } finally {
@@ -247,7 +247,7 @@ test('merge: the merged HF folder gives the logits of base + adapter (1e-5), in 
   const a = LoraAdapters.init(llama.model, cfg, 11);
   randomizeB(a, 12, 0.5);
   const adapterDir = join(tmp, 'merge-adapter');
-  await saveAdapter(adapterDir, a, baseInfoFromModel(llama.model, 'tiny-llama'));
+  await saveAdapter(adapterDir, a, await baseInfoFromModel(llama.model, 'tiny-llama'));
   const texts = ['Word: thunder. Sound rating (0-5)?', 'The quick brown fox', 'x'];
   const base = lastLogits(llama, texts);
   a.attach(llama.model);
@@ -269,7 +269,7 @@ test('merge: the merged HF folder gives the logits of base + adapter (1e-5), in 
   // In memory (smft rate --checkpoint with mode 'merge'), on a fresh copy of the base.
   const fresh = await loadModel(fixture('tiny-llama'));
   try {
-    applyCheckpoint(fresh.model, adapterDir, { mode: 'merge' });
+    await applyCheckpoint(fresh.model, adapterDir, { mode: 'merge' });
     const d = maxRelDiff(lastLogits(fresh, texts), adapted);
     assert.ok(d < 1e-5, `in-memory merge vs adapter: ${d}`);
   } finally {
@@ -281,7 +281,7 @@ test('corrupt or mismatched adapters: one clear SmftError each', async () => {
   const cfg = resolveLoraConfig({ r: 2, alpha: 4, targetModules: ['q_proj'] });
   const a = LoraAdapters.init(llama.model, cfg, 1);
   const good = join(tmp, 'err-good');
-  await saveAdapter(good, a, baseInfoFromModel(llama.model, 'tiny-llama'));
+  await saveAdapter(good, a, await baseInfoFromModel(llama.model, 'tiny-llama'));
   a.dispose();
   const copy = async (name: string): Promise<string> => {
     const d = join(tmp, name);
@@ -290,34 +290,34 @@ test('corrupt or mismatched adapters: one clear SmftError each', async () => {
     return d;
   };
   // Another architecture.
-  assert.throws(() => loadAdapter(good, qwen.model, { modelName: 'tiny-qwen2' }), (e: unknown) => e instanceof SmftError && /another base model/.test(e.message) && /tiny-llama/.test(e.message));
+  await assert.rejects(loadAdapter(good, qwen.model, { modelName: 'tiny-qwen2' }), (e: unknown) => e instanceof SmftError && /another base model/.test(e.message) && /tiny-llama/.test(e.message));
   // Same architecture, other weights (the bf16 copy of tiny-llama).
   const bf16 = await loadModel(fixture('tiny-llama-bf16'));
   try {
-    assert.throws(() => loadAdapter(good, bf16.model), (e: unknown) => e instanceof SmftError && /different weights/.test(e.message));
-    assert.doesNotThrow(() => loadAdapter(good, bf16.model, { checkBase: false }).adapters.dispose());
+    await assert.rejects(loadAdapter(good, bf16.model), (e: unknown) => e instanceof SmftError && /different weights/.test(e.message));
+    (await loadAdapter(good, bf16.model, { checkBase: false })).adapters.dispose();
   } finally {
     bf16.model.dispose();
   }
   // Rank expectation.
-  assert.throws(() => loadAdapter(good, llama.model, { expectRank: 8 }), (e: unknown) => e instanceof SmftError && /rank r=2/.test(e.message));
+  await assert.rejects(loadAdapter(good, llama.model, { expectRank: 8 }), (e: unknown) => e instanceof SmftError && /rank r=2/.test(e.message));
   // Truncated weights.
   const trunc = await copy('err-trunc');
   const w = join(trunc, 'adapter_model.safetensors');
   truncateSync(w, statSync(w).size - 10);
-  assert.throws(() => loadAdapter(trunc, llama.model), (e: unknown) => e instanceof SmftError && /corrupt adapter weights/.test(e.message));
+  await assert.rejects(loadAdapter(trunc, llama.model), (e: unknown) => e instanceof SmftError && /corrupt adapter weights/.test(e.message));
   // Garbage config.
   const garbage = await copy('err-json');
   writeFileSync(join(garbage, 'adapter_config.json'), '{"peft_type": "LORA", ');
-  assert.throws(() => loadAdapter(garbage, llama.model), (e: unknown) => e instanceof SmftError && /not valid JSON/.test(e.message));
+  await assert.rejects(loadAdapter(garbage, llama.model), (e: unknown) => e instanceof SmftError && /not valid JSON/.test(e.message));
   // Config and weights disagree (rank in config changed).
   const ranked = await copy('err-rank');
   const cj = JSON.parse(readFileSync(join(ranked, 'adapter_config.json'), 'utf8'));
   writeFileSync(join(ranked, 'adapter_config.json'), JSON.stringify({ ...cj, r: 3 }));
-  assert.throws(() => loadAdapter(ranked, llama.model), (e: unknown) => e instanceof SmftError && /shape/.test(e.message));
+  await assert.rejects(loadAdapter(ranked, llama.model), (e: unknown) => e instanceof SmftError && /shape/.test(e.message));
   // Missing folder / not an adapter.
-  assert.throws(() => loadAdapter(join(tmp, 'nope'), llama.model), SmftError);
-  assert.throws(() => applyCheckpoint(llama.model, tmp), (e: unknown) => e instanceof SmftError && /not a LoRA checkpoint/.test(e.message));
+  await assert.rejects(loadAdapter(join(tmp, 'nope'), llama.model), SmftError);
+  await assert.rejects(applyCheckpoint(llama.model, tmp), (e: unknown) => e instanceof SmftError && /not a LoRA checkpoint/.test(e.message));
   // The weights themselves are still fine.
   assert.equal(readSafetensors(join(good, 'adapter_model.safetensors')).tensors.size, 4);
 });

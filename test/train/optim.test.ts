@@ -65,7 +65,7 @@ describe('AdamW', () => {
     return out;
   }
 
-  test('three steps match the NumPy reference and the textbook formula (decay on weights only)', () => {
+  test('three steps match the NumPy reference and the textbook formula (decay on weights only)', async () => {
     const w = tf.variable(tf.tensor1d([0.5, -1.0, 2.0, 0.0]));
     const b = tf.variable(tf.tensor1d([0.3, -0.2]));
     const opt = new AdamW([{ name: 'w', variable: w, decay: true }, { name: 'b', variable: b, decay: false }], { weightDecay: 0.1 });
@@ -80,7 +80,7 @@ describe('AdamW', () => {
     }
     assert.equal(opt.step, 3);
     // State export / import continues identically.
-    const state = opt.getState();
+    const state = await opt.getState();
     const w2 = tf.variable(tf.tensor1d(Array.from(w.dataSync())));
     const b2 = tf.variable(tf.tensor1d(Array.from(b.dataSync())));
     const opt2 = new AdamW([{ name: 'w', variable: w2, decay: true }, { name: 'b', variable: b2, decay: false }], { weightDecay: 0.1 });

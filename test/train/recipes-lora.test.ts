@@ -81,7 +81,7 @@ test('en_ft_tiny end to end: checkpoints, metrics, then rating with the checkpoi
   const templates = new Map([...loadTemplates(join(DATA, 'paper', 'prompts'), 'en')].filter(([d]) => d === 'auditory'));
   const words = ['THUNDER', 'VELVET'];
   const base = await rateWords(llama.model, llama.tokenizer, { words, templates, progress: false });
-  const applied = applyCheckpoint(llama.model, out, { modelName: 'tiny-llama' });
+  const applied = await applyCheckpoint(llama.model, out, { modelName: 'tiny-llama' });
   assert.equal(applied.dir, r.finalDir);
   const tuned = await rateWords(llama.model, llama.tokenizer, { words, templates, progress: false });
   applied.adapters!.dispose();

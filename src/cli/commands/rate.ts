@@ -17,7 +17,7 @@ import { rateWordsParallel } from '../../lm/parallel.js';
 import { embedWords, saveEmbeddings } from '../../lm/embed.js';
 import { rateWithHead } from '../../train/recipes.js';
 import { headRatingRows } from '../../train/predict.js';
-import { applyCheckpoint } from './train-lora.js';
+import { checkpointBaseModel } from './train-lora.js';
 import { action, choiceOption, intOption, BACKEND_HELP } from '../run.js';
 import { evalSetFile } from './evaluate.js';
 
@@ -73,7 +73,7 @@ export function registerRate(program: Command): void {
       }
       const runtime = await chooseInferenceRuntime(f.backend);
       const checkpoint = f.checkpoint ? resolve(f.checkpoint) : undefined;
-      const lm = await loadModel(checkpoint && !f.model ? (await applyCheckpoint(checkpoint)).baseModel : f.model!);
+      const lm = await loadModel(checkpoint && !f.model ? checkpointBaseModel(checkpoint) : f.model!);
       const templates = loadTemplates(f.prompts ? resolve(f.prompts) : undefined, f.lang);
       const writer = new PredictionsWriter(out, f.modelId ?? lm.name);
       const common = { words, templates, lang: f.lang, batchSize: f.batchSize, prefixCache: f.prefixCache, skip: (w: string, d: Dimension) => writer.has(w, d), onRows: (rows: RatingRow[]) => writer.append(rows) };

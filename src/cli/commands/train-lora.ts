@@ -10,9 +10,7 @@ import { alignmentTrajectory } from '../../pipeline/trajectory.js';
 import { writeFileAtomic } from '../../util/atomic.js';
 import { evalSetFile } from './evaluate.js';
 import type { Command } from 'commander';
-import type { CausalLM } from '../../lm/model.js';
 import { SmftError } from '../../util/errors.js';
-import { applyCheckpoint as attach } from '../../train/lora/apply.js';
 import { resolveCheckpointDir } from '../../train/lora/checkpoint.js';
 import { readAdapterFiles } from '../../train/lora/peft.js';
 import { mergeLora } from '../../train/lora/merge.js';
@@ -25,19 +23,12 @@ export async function trainLoraRecipe(opts: { recipe: string; model?: string; ou
   process.stdout.write(`${r.runDir}\nfinal adapter: ${r.finalDir}${r.test ? `\nQA test accuracy ${(100 * r.test.accuracy).toFixed(1)}% (base ${(100 * (r.test.baseAccuracy ?? NaN)).toFixed(1)}%)` : ''}\n`);
 }
 
-/**
- * Apply a LoRA checkpoint (adapter, step or run folder) to `model` (attached as hooks); without
- * a model, only report the base model the adapter was trained on.
- */
-export async function applyCheckpoint(path: string, model?: CausalLM): Promise<{ baseModel: string; dir: string }> {
+/** The base model a LoRA checkpoint (adapter, step or run folder) names (for rate --checkpoint without --model). */
+export function checkpointBaseModel(path: string): string {
   const dir = resolveCheckpointDir(path);
   const files = readAdapterFiles(dir);
-  if (!model) {
-    if (!files.baseName) throw new SmftError('the adapter does not name its base model (adapter_config.json base_model_name_or_path); pass --model', dir);
-    return { baseModel: files.baseName, dir };
-  }
-  attach(model, dir);
-  return { baseModel: files.baseName ?? '', dir };
+  if (!files.baseName) throw new SmftError('the adapter does not name its base model (adapter_config.json base_model_name_or_path); pass --model', dir);
+  return files.baseName;
 }
 
 export function registerMerge(program: Command): void {

@@ -13,7 +13,7 @@ import { SmftError } from '../../util/errors.js';
 import { Rng } from '../../util/rng.js';
 import type { CausalLM, LinearAdapter } from '../../lm/model.js';
 import type { F32Tensor } from '../../lm/safetensors.js';
-import type { OptimParam } from '../adamw.js';
+import { readAll, type OptimParam } from '../adamw.js';
 import { loraModuleNames, loraScale, peftTensorName, type LoraConfig } from './config.js';
 
 export interface LoraModule {
@@ -192,13 +192,17 @@ export class LoraAdapters {
     this.attachedTo = null;
   }
 
-  /** PEFT-named host copies of A and B. */
-  toTensors(): Record<string, F32Tensor> {
+  /**
+   * PEFT-named host copies of A and B, read asynchronously (a backend such as webgpu in Node
+   * cannot read synchronously): a snapshot of the weights when called.
+   */
+  async toTensors(): Promise<Record<string, F32Tensor>> {
+    const data = await readAll(this.variables());
     const out: Record<string, F32Tensor> = {};
-    for (const m of this.modules) {
-      out[peftTensorName(m.name, 'A')] = { shape: [...m.a.shape], data: Float32Array.from(m.a.dataSync()) };
-      out[peftTensorName(m.name, 'B')] = { shape: [...m.b.shape], data: Float32Array.from(m.b.dataSync()) };
-    }
+    this.modules.forEach((m, i) => {
+      out[peftTensorName(m.name, 'A')] = { shape: [...m.a.shape], data: data[2 * i] };
+      out[peftTensorName(m.name, 'B')] = { shape: [...m.b.shape], data: data[2 * i + 1] };
+    });
     return out;
   }
 

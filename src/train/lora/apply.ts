@@ -33,9 +33,9 @@ export interface AppliedCheckpoint {
  * Load the adapter at `path` (adapter folder, step folder, or run folder: its best, else
  * latest, checkpoint), check it belongs to `model`, and attach or merge it.
  */
-export function applyCheckpoint(model: CausalLM, path: string, opts: ApplyCheckpointOptions = {}): AppliedCheckpoint {
+export async function applyCheckpoint(model: CausalLM, path: string, opts: ApplyCheckpointOptions = {}): Promise<AppliedCheckpoint> {
   const dir = resolveCheckpointDir(path);
-  const { adapters, files } = loadAdapter(dir, model, { modelName: opts.modelName, checkBase: opts.checkBase });
+  const { adapters, files } = await loadAdapter(dir, model, { modelName: opts.modelName, checkBase: opts.checkBase });
   log.info({ checkpoint: dir, r: files.config.r, alpha: files.config.alpha, modules: adapters.modules.length, mode: opts.mode ?? 'attach' }, 'LoRA checkpoint applied');
   if (opts.mode === 'merge') {
     adapters.mergeInto(model);

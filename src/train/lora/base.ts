@@ -45,20 +45,33 @@ function digest(cfg: LmConfig, parts: Float32Array[]): string {
   return sha256(Buffer.concat(bytes));
 }
 
-/** Identity of a loaded model. */
-export function baseInfoFromModel(model: CausalLM, name: string): BaseModelInfo {
-  const cfg = model.config;
-  const parts = [model.embedTokens.slice(0, FP_VALUES)];
-  for (const n of fingerprintNames(cfg)) {
+/** The weight columns of the fingerprint ([≤ FP_VALUES, 1] slices of kernels), as new tensors. */
+function fingerprintColumns(model: CausalLM): tf.Tensor[] {
+  return fingerprintNames(model.config).map((n) => {
     // HF row 0 of W [out, in] is column 0 of the kernel [in, out].
     const k = model.params.get(n);
     if (!k) throw new Error(`missing parameter ${n}`);
-    const inF = k.shape[0];
-    const col = tf.tidy(() => tf.slice(k, [0, 0], [Math.min(inF, FP_VALUES), 1]));
-    parts.push(Float32Array.from(col.dataSync()));
-    col.dispose();
-  }
+    return tf.tidy(() => tf.slice(k, [0, 0], [Math.min(k.shape[0], FP_VALUES), 1]));
+  });
+}
+
+function infoFrom(model: CausalLM, name: string, cols: ArrayLike<number>[]): BaseModelInfo {
+  const cfg = model.config;
+  const parts = [model.embedTokens.slice(0, FP_VALUES), ...cols.map((c) => Float32Array.from(c))];
   return { name, architecture: cfg.architecture, configSha256: configHash(cfg), weightsFingerprint: digest(cfg, parts) };
+}
+
+/**
+ * Identity of a loaded model. The weights are read asynchronously (a backend such as webgpu in
+ * Node cannot read synchronously).
+ */
+export async function baseInfoFromModel(model: CausalLM, name: string): Promise<BaseModelInfo> {
+  const cols = fingerprintColumns(model);
+  try {
+    return infoFrom(model, name, await Promise.all(cols.map((c) => c.data<'float32'>())));
+  } finally {
+    tf.dispose(cols);
+  }
 }
 
 /** Identity from HF-layout tensors (`read` returns [out, in] row-major data), e.g. a WeightSource. */

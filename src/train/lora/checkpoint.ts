@@ -97,8 +97,10 @@ export async function saveTrainingCheckpoint(
 ): Promise<string> {
   const name = stepDirName(state.step);
   const dir = join(runDir, name);
+  // Host copies first (asynchronous reads: webgpu in Node has no synchronous ones); the files are then written from them.
+  const weights = await adapters.toTensors();
   await writeDirAtomic(dir, (tmp) => {
-    writeAdapterFiles(tmp, adapters, state.base);
+    writeAdapterFiles(tmp, adapters.config, weights, state.base);
     const shapes = new Map(adapters.optimParams().map((p) => [p.name, [...p.variable.shape]]));
     const tensors: Record<string, F32Tensor> = {};
     for (const [k, shape] of shapes) {
@@ -200,14 +202,14 @@ export interface LoadedTrainingCheckpoint {
  * Load a step folder to resume: checksums of the weight files, PEFT adapter (base model
  * identity and rank), optimizer moments. One SmftError for anything wrong.
  */
-export function loadTrainingCheckpoint(dir: string, model: CausalLM, opts: { baseInfo: BaseModelInfo; expectRank: number }): LoadedTrainingCheckpoint {
+export async function loadTrainingCheckpoint(dir: string, model: CausalLM, opts: { baseInfo: BaseModelInfo; expectRank: number }): Promise<LoadedTrainingCheckpoint> {
   const state = readTrainerState(dir);
   for (const [f, hash] of Object.entries(state.files)) {
     const p = join(dir, f);
     if (!existsSync(p)) throw new SmftError(`incomplete checkpoint: ${f} is missing`, dir);
     if (sha256(readFileSync(p)) !== hash) throw new SmftError(`corrupt checkpoint: ${f} does not match its checksum in ${TRAINER_STATE}`, dir);
   }
-  const { adapters } = loadAdapter(dir, model, { baseInfo: opts.baseInfo, expectRank: opts.expectRank });
+  const { adapters } = await loadAdapter(dir, model, { baseInfo: opts.baseInfo, expectRank: opts.expectRank });
   try {
     let opt: ReturnType<typeof readSafetensors>;
     try {

@@ -21,14 +21,14 @@ export interface InferenceModel {
 
 export async function inferenceModel(model: CausalLM, opts: { onnx: boolean; checkpoint?: string; modelName?: string }): Promise<InferenceModel> {
   if (!opts.onnx) {
-    const applied = opts.checkpoint ? applyCheckpoint(model, opts.checkpoint, { modelName: opts.modelName }) : undefined;
+    const applied = opts.checkpoint ? await applyCheckpoint(model, opts.checkpoint, { modelName: opts.modelName }) : undefined;
     return { engine: model, dir: applied?.dir, release: async () => applied?.adapters?.dispose() };
   }
   let replace: Map<string, Float32Array> | undefined;
   let dir: string | undefined;
   if (opts.checkpoint) {
     dir = resolveCheckpointDir(opts.checkpoint);
-    const { adapters, files } = loadAdapter(dir, model, { modelName: opts.modelName });
+    const { adapters, files } = await loadAdapter(dir, model, { modelName: opts.modelName });
     try {
       replace = adapters.mergedKernels(model);
     } finally {

@@ -20,8 +20,11 @@ export interface TrainObjective {
   tokens(i: number): number;
   /** Sum of the per-example losses over `idx` (scalar), differentiable w.r.t. the attached adapters. */
   lossSum(idx: Int32Array): tf.Scalar;
-  /** Metrics over `idx` without dropout; `loss` is the mean loss (drives early stopping). */
-  evaluate(idx: Int32Array, batchSize: number): { loss: number } & Record<string, number>;
+  /**
+   * Metrics over `idx` without dropout; `loss` is the mean loss (drives early stopping).
+   * Asynchronous: tensors are read with `await t.data()` (webgpu in Node has no synchronous reads).
+   */
+  evaluate(idx: Int32Array, batchSize: number): Promise<{ loss: number } & Record<string, number>>;
   /** Description of the task for the run config (a resume must see the same). */
   describe(): Record<string, unknown>;
 }
@@ -111,9 +114,18 @@ export function pearson(a: ArrayLike<number>, b: ArrayLike<number>): number {
   return saa > 0 && sbb > 0 ? sab / Math.sqrt(saa * sbb) : NaN;
 }
 
-/** Run `fn` over `idx` in chunks of `batchSize` and concatenate the host results. */
-export function inBatches<T>(idx: Int32Array, batchSize: number, fn: (chunk: Int32Array) => T[]): T[] {
+/** Run `fn` over `idx` in chunks of `batchSize`, one chunk after the other, and concatenate the host results. */
+export async function inBatches<T>(idx: Int32Array, batchSize: number, fn: (chunk: Int32Array) => Promise<T[]>): Promise<T[]> {
   const out: T[] = [];
-  for (let s = 0; s < idx.length; s += batchSize) out.push(...fn(idx.subarray(s, Math.min(idx.length, s + batchSize))));
+  for (let s = 0; s < idx.length; s += batchSize) out.push(...(await fn(idx.subarray(s, Math.min(idx.length, s + batchSize)))));
   return out;
+}
+
+/** Read a tensor asynchronously and dispose it (also when the read fails). */
+export async function readAndDispose(t: tf.Tensor): Promise<Float32Array> {
+  try {
+    return (await t.data()) as Float32Array;
+  } finally {
+    t.dispose();
+  }
 }

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { SmftError } from '../../util/errors.js';
 import { log } from '../../util/log.js';
 import { writeDirAtomic } from '../../util/atomic.js';
-import { readSafetensors, writeSafetensors } from '../../lm/safetensors.js';
+import { readSafetensors, writeSafetensors, type F32Tensor } from '../../lm/safetensors.js';
 import type { CausalLM } from '../../lm/model.js';
 import { fromPeftConfig, toPeftConfig, type LoraConfig } from './config.js';
 import { LoraAdapters } from './adapter.js';
@@ -20,15 +20,19 @@ export const ADAPTER_CONFIG = 'adapter_config.json';
 export const ADAPTER_WEIGHTS = 'adapter_model.safetensors';
 const META_BASE = 'smft_base_model';
 
-/** Write adapter_config.json + adapter_model.safetensors into an existing folder (not atomic by itself). */
-export function writeAdapterFiles(dir: string, adapters: LoraAdapters, base: BaseModelInfo): void {
-  writeFileSync(join(dir, ADAPTER_CONFIG), JSON.stringify(toPeftConfig(adapters.config, base.source ?? base.name), null, 2) + '\n');
-  writeSafetensors(join(dir, ADAPTER_WEIGHTS), adapters.toTensors(), { format: 'pt', [META_BASE]: JSON.stringify(base) });
+/**
+ * Write adapter_config.json + adapter_model.safetensors into an existing folder (not atomic by
+ * itself), from host copies of the weights (`await adapters.toTensors()`).
+ */
+export function writeAdapterFiles(dir: string, config: LoraConfig, tensors: Record<string, F32Tensor>, base: BaseModelInfo): void {
+  writeFileSync(join(dir, ADAPTER_CONFIG), JSON.stringify(toPeftConfig(config, base.source ?? base.name), null, 2) + '\n');
+  writeSafetensors(join(dir, ADAPTER_WEIGHTS), tensors, { format: 'pt', [META_BASE]: JSON.stringify(base) });
 }
 
 /** Save an adapter folder atomically (a PEFT adapter, loadable by Python's peft). */
 export async function saveAdapter(dir: string, adapters: LoraAdapters, base: BaseModelInfo): Promise<void> {
-  await writeDirAtomic(dir, (tmp) => writeAdapterFiles(tmp, adapters, base));
+  const tensors = await adapters.toTensors();
+  await writeDirAtomic(dir, (tmp) => writeAdapterFiles(tmp, adapters.config, tensors, base));
 }
 
 /** Is `dir` an adapter folder? */
@@ -99,13 +103,13 @@ export interface LoadAdapterOptions {
  * with the shapes the model needs, no NaN/Inf, the base model identity (when smft recorded it)
  * and the rank when `expectRank` is given; any mismatch is one SmftError.
  */
-export function loadAdapter(dir: string, model: CausalLM, opts: LoadAdapterOptions = {}): { adapters: LoraAdapters; files: AdapterFiles } {
+export async function loadAdapter(dir: string, model: CausalLM, opts: LoadAdapterOptions = {}): Promise<{ adapters: LoraAdapters; files: AdapterFiles }> {
   const files = readAdapterFiles(dir);
   if (opts.expectRank !== undefined && files.config.r !== opts.expectRank) {
     throw new SmftError(`adapter has rank r=${files.config.r}, the run is configured with r=${opts.expectRank}`, dir);
   }
   if (opts.checkBase !== false) {
-    const actual = opts.baseInfo ?? baseInfoFromModel(model, opts.modelName ?? files.base?.name ?? 'model');
+    const actual = opts.baseInfo ?? (await baseInfoFromModel(model, opts.modelName ?? files.base?.name ?? 'model'));
     if (files.base) checkBase(files.base, actual, dir);
     else log.warn({ dir, base: files.baseName }, 'adapter carries no base-model fingerprint (made outside smft?); only tensor shapes are checked');
   }

@@ -269,9 +269,9 @@ export async function runRecipe(recipeOrName: string | Recipe, opts: RunRecipeOp
         testObjective = new QaObjective(lm.model, lm.tokenizer, items, { ...recipe.prompt, lang: 'en', template: readMcqTemplate(dataPath(dataDir, d.template)) });
         const all = Int32Array.from({ length: items.length }, (_, i) => i);
         const bs = recipe.train?.evalBatchSize ?? 16;
-        const after = testObjective.evaluate(all, bs);
+        const after = await testObjective.evaluate(all, bs);
         adapters.detach();
-        const before = testObjective.evaluate(all, bs);
+        const before = await testObjective.evaluate(all, bs);
         test = { n: items.length, accuracy: after.accuracy, loss: after.loss, baseAccuracy: before.accuracy };
         writeFileAtomic(join(result.runDir, 'qa_test.json'), JSON.stringify({ ...test, items: d.test, checkpoint: result.finalDir }, null, 2) + '\n');
         log.info({ recipe: recipe.name, ...test }, `${recipe.name}: QA test accuracy ${(100 * after.accuracy).toFixed(1)}% (base ${(100 * before.accuracy).toFixed(1)}%) on ${items.length} items`);
