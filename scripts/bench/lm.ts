@@ -41,6 +41,9 @@ const WORDS = 1572;
 const DIMS = 11;
 const PROMPTS = WORDS * DIMS;
 const DIGITS = [15, 16, 17, 18, 19, 20];
+const PYTORCH_TOKS = 170;
+/** Uncached rating-forward tokens/s per backend measured in this run (full batch only). */
+const rates = new Map<string, number>();
 
 const cfg = parseConfig({
   architectures: ['Qwen2ForCausalLM'], model_type: 'qwen2', hidden_size: 896, intermediate_size: 4864,
@@ -115,6 +118,7 @@ async function main(): Promise<void> {
     const t = small ? Math.min(tokens, 16) : tokens;
     const s1 = await time(() => lastDigits(engine, b, t), small ? 1 : reps);
     const tokS = (b * t) / s1;
+    if (!small) rates.set(backend, tokS);
     let prefix: KvPrefix | null = null;
     const prefixS = await time(async () => {
       prefix?.dispose();
@@ -147,7 +151,10 @@ async function main(): Promise<void> {
       console.log(`      ${nWorkers} worker threads, cached batch ${batch}×${suffix}: ${rate.toFixed(2)} prompts/s together (${(rate * tokens).toFixed(1)} prompt tokens/s effective) → full Base run ≈ ${fmtTime(PROMPTS / rate)}`);
     }
   }
-  console.log('reference: plain PyTorch fp32 on this 2-core CPU ≈ 170 tokens/s at batch 16 × 80 (quoted, not measured here)');
+  console.log(`reference: plain PyTorch fp32 on this 2-core CPU ≈ ${PYTORCH_TOKS} tokens/s at batch 16 × 80 (quoted in the issue; PyTorch is not installed here)`);
+  const onnxRate = rates.get('onnx');
+  for (const [backend, r] of rates) if (backend !== 'onnx' && onnxRate) console.log(`ratio onnx / ${backend} (uncached rating forward, this run): ${(onnxRate / r).toFixed(2)}×`);
+  for (const [backend, r] of rates) console.log(`ratio ${backend} / PyTorch (quoted ${PYTORCH_TOKS} tokens/s): ${(r / PYTORCH_TOKS).toFixed(2)}×`);
 }
 
 if (!isMainThread) {
