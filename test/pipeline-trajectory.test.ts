@@ -32,7 +32,7 @@ test('alignment trajectory: the base model and every saved checkpoint of a run a
     assert.ok(existsSync(join(dir, 'traj', `step-${p.step}.csv`)));
   }
   // On ONNX Runtime (each checkpoint merged into copies of the kernels): the same ratings.
-  const onnx = await alignmentTrajectory(lm, run.runDir, norms, words, 'en', join(dir, 'traj-onnx'), { onnx: true });
+  const onnx = await alignmentTrajectory(lm, run.runDir, norms, words, 'en', join(dir, 'traj-onnx'), { onnx: 'cpu' });
   assert.deepEqual(onnx.map((p) => p.step), points.map((p) => p.step));
   for (const p of points) {
     const a = ratings(join(dir, 'traj', `step-${p.step}.csv`));

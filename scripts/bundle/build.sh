@@ -9,11 +9,12 @@
 #     lib/smft.js                the CLI, one ESM file (esbuild); lib/*.worker.js worker threads
 #     lib/*.wasm                 TF.js wasm backend
 #     lib/templates/             default prompt templates
-#     lib/bench-gpu.js, lib/bench-lm.js, lib/tests/   benchmarks and WebGPU kernel tests
+#     lib/bench-{gpu,lm,train}.js, lib/tests/  benchmarks and WebGPU tests
 #                                (SMFT_BUNDLE_EXTRAS=0 leaves them out)
 #     node_modules/webgpu        Dawn (dawn.node, xz-compressed) for the WebGPU backend
 #     node_modules/@resvg/…      native SVG→PNG renderer for reports
-#     node_modules/onnxruntime-node  stub (tokenizers only; the bundle rates on WebGPU or TF.js)
+#     node_modules/onnxruntime-node  ONNX Runtime (this platform's binary, xz) + onnxruntime-common
+#     lib/**/*.js.xz                 the JavaScript, xz-compressed (unpacked on first run)
 #     bin/node.xz                this machine's Node (stripped, xz); --no-node leaves it out
 #   bundle/smft-linux-<arch>.tar the folder as one file, to copy to a GPU host
 #
@@ -73,10 +74,15 @@ copy_pkg @resvg/resvg-js index.js js-binding.js
 for p in node_modules/@resvg/resvg-js-"$plat"-"$arch"*; do
   [ -d "$p" ] && copy_pkg "${p#node_modules/}"
 done
-mkdir -p "$out/node_modules/onnxruntime-node"
-cp scripts/bundle/stubs/onnxruntime-node.cjs "$out/node_modules/onnxruntime-node/index.js"
-echo '{ "name": "onnxruntime-node", "version": "0.0.0-smft-stub", "main": "index.js", "type": "commonjs" }' \
-  >"$out/node_modules/onnxruntime-node/package.json"
+ortbin="bin/napi-v6/$plat/$arch"
+copy_pkg onnxruntime-node dist/index.js dist/backend.js dist/binding.js dist/version.js \
+  "$ortbin/onnxruntime_binding.node" "$ortbin/libonnxruntime.so.1"
+[ -f "$out/node_modules/onnxruntime-node/$ortbin/libonnxruntime.so.1" ] && xz -T0 -6 "$out/node_modules/onnxruntime-node/$ortbin/libonnxruntime.so.1"
+copy_pkg onnxruntime-common
+
+# The JavaScript compresses about 6×; the launcher unpacks it on the first run.
+xz -T0 -6 "$out"/lib/*.js
+[ -d "$out/lib/tests" ] && xz -T0 -6 "$out"/lib/tests/*.js
 
 # 4. Node itself, for hosts without it (stripped and compressed; unpacked on first run).
 if [ $with_node = 1 ]; then
@@ -100,7 +106,8 @@ unpack() { # unpack FILE.xz → FILE
   else echo "smft: need xz or python3 once to unpack $1" >&2; exit 1; fi
   chmod +x "$tmp"; mv "$tmp" "${1%.xz}"; rm -f "$1"
 }
-for f in "$here"/bin/node.xz "$here"/node_modules/webgpu/dist/*/dawn.node.xz; do unpack "$f"; done
+for f in "$here"/bin/node.xz "$here"/node_modules/webgpu/dist/*/dawn.node.xz \
+  "$here"/node_modules/onnxruntime-node/bin/*/*/*/*.xz "$here"/lib/*.js.xz "$here"/lib/tests/*.js.xz; do unpack "$f"; done
 if [ -x "$here/bin/node" ]; then node="$here/bin/node"; else node="$(command -v node || true)"; fi
 [ -n "$node" ] || { echo "smft: no Node.js in the bundle or on PATH" >&2; exit 1; }
 exec "$node" "$here/lib/smft.js" "$@"

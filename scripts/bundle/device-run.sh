@@ -38,8 +38,8 @@ export SMFT_LOG_LEVEL="${SMFT_LOG_LEVEL:-warn}"
 log "WebGPU kernel tests on the real adapter (software adapters refused)"
 SMFT_WEBGPU_ALLOW_SOFTWARE=0 ./bin/node --test --test-concurrency=1 lib/tests/ 2>&1 | tee "$out/tests.log" | grep -E '^# (pass|fail)|^not ok' | tee -a "$out/device.log"
 
-sizes=1572,10000,39707 boot=200 boot_long=10000 cpu_long=1000 lmargs=()
-if [ "${SMFT_DEVICE_QUICK:-0}" = 1 ]; then sizes=300 boot=2 boot_long=3 cpu_long=2 lmargs=(--layers 1 --batch 2 --tokens 16 --suffix 4 --reps 1); fi
+sizes=1572,10000,39707 boot=200 boot_long=10000 cpu_long=1000 lmargs=() trainargs=(--layers 2,4 --reps 1)
+if [ "${SMFT_DEVICE_QUICK:-0}" = 1 ]; then sizes=300 boot=2 boot_long=3 cpu_long=2 lmargs=(--layers 1 --batch 2 --tokens 16 --suffix 4 --reps 1) trainargs=(--layers 1 --batch 2 --tokens 16 --reps 1); fi
 paper=""
 [ -f "$root/bundle/eval_en_1572_with_predictions.csv" ] && paper="--paper $root/bundle/eval_en_1572_with_predictions.csv"
 log "bench: distances 1572/10000/39707, bootstrap 200 (+ paper analysis)"
@@ -53,7 +53,11 @@ if [ -n "$paper" ]; then
   { time ./smft evaluate --predictions "${paper#--paper }" --bootstrap "$boot" --out /tmp/smft-paper-en >"$out/paper-en.log" 2>&1; } 2>&1 | tee -a "$out/device.log"
 fi
 if [ -f lib/bench-lm.js ]; then
-  log "bench: LM forward on webgpu vs wasm (random Qwen2.5-0.5B shape)"
-  timeout "${SMFT_LM_TIMEOUT:-240}" ./bin/node lib/bench-lm.js --backends webgpu,wasm "${lmargs[@]}" 2>&1 | grep -v '^Warning' | tee -a "$out/device.log"
+  log "bench: LM forward on ONNX Runtime WebGPU, TF.js webgpu, ONNX Runtime CPU, wasm (random Qwen2.5-0.5B shape)"
+  timeout "${SMFT_LM_TIMEOUT:-300}" ./bin/node lib/bench-lm.js --backends onnx-webgpu,webgpu,onnx,wasm "${lmargs[@]}" 2>&1 | grep -v '^Warning' | tee -a "$out/device.log"
+fi
+if [ -f lib/bench-train.js ]; then
+  log "bench: LoRA r=16 training step on webgpu vs wasm (random Qwen2.5-0.5B shape, per layer, extrapolated to 24)"
+  timeout "${SMFT_TRAIN_TIMEOUT:-300}" ./bin/node lib/bench-train.js --backends webgpu,wasm "${trainargs[@]}" 2>&1 | grep -v '^Warning' | tee -a "$out/device.log"
 fi
 log "done"

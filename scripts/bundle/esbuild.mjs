@@ -30,7 +30,7 @@ if (existsSync(kdir)) {
 // GPU checks for a host without the sources: the benchmark and the WebGPU kernel tests
 // (node --test lib/tests/), bundled like the CLI. device.test.ts is left out: it starts tsx.
 if (process.env.SMFT_BUNDLE_EXTRAS !== '0') {
-  for (const b of ['gpu', 'lm']) {
+  for (const b of ['gpu', 'lm', 'train']) {
     const f = join(root, 'scripts', 'bench', `${b}.ts`);
     if (existsSync(f)) entryPoints[`bench-${b}`] = f;
   }
@@ -46,7 +46,7 @@ if (process.env.SMFT_BUNDLE_EXTRAS !== '0') {
 const external = [
   'webgpu', // dawn.node, copied to node_modules/webgpu
   '@resvg/resvg-js', // native, copied with its platform package
-  'onnxruntime-node', // loaded through createRequire by transformers: a stub package is copied
+  'onnxruntime-node', // native: copied with this platform's binary (rating on ONNX Runtime)
   '@tensorflow/tfjs-node', // optional native TF.js backends: used when installed beside
   '@tensorflow/tfjs-node-gpu',
   'canvas', // optional for vega (PNG through resvg instead)

@@ -55,4 +55,4 @@ export function collect(v: string, prev: string[] = []): string[] {
 }
 
 /** Help of --backend for commands that only run the model (rate, embed, trajectory). */
-export const BACKEND_HELP = 'onnx (ONNX Runtime, CPU) or a TF.js backend (cpu, wasm, webgpu, tensorflow); auto: a GPU backend if one starts, else onnx';
+export const BACKEND_HELP = 'onnx (ONNX Runtime, CPU), onnx-webgpu (ONNX Runtime on WebGPU) or a TF.js backend (cpu, wasm, webgpu, tensorflow); auto: a TF.js GPU backend if one starts, else onnx';

@@ -4,7 +4,7 @@ import { readJsonFile } from '../util/json.js';
 import { SmftError } from '../util/errors.js';
 import type { Lang } from '../data/dimensions.js';
 import type { BackendName } from '../lm/backend.js';
-import type { InferenceChoice } from '../lm/runtime-choice.js';
+import { INFERENCE_CHOICES, type InferenceChoice } from '../lm/runtime-choice.js';
 
 /** A study configuration for `smft reproduce` (configs/paper.json, configs/demo.json). */
 export interface StudyConfig {
@@ -12,7 +12,7 @@ export interface StudyConfig {
   /** Base LLM: Hugging Face folder (relative to the config file or the project) or hub id. */
   model: string;
   backend: BackendName;
-  /** Runtime for rating and hidden states: 'auto' (ONNX Runtime when TF.js runs on the CPU), 'onnx' or 'tfjs'. */
+  /** Runtime for rating and hidden states: 'auto' (ONNX Runtime when TF.js runs on the CPU), 'onnx', 'onnx-webgpu' or 'tfjs'. */
   inference: InferenceChoice;
   languages: Lang[];
   /** Fine-tuned conditions: condition id → recipe name or path (configs/recipes). */
@@ -43,7 +43,7 @@ export function loadStudyConfig(file: string, root: string): StudyConfig {
   if (unknown.length) throw new SmftError(`unknown field(s) ${unknown.join(', ')}`, file);
   const cfg = { ...DEFAULTS, ...raw, rate: { ...DEFAULTS.rate, ...raw.rate }, evaluate: { ...DEFAULTS.evaluate, ...raw.evaluate }, report: { ...DEFAULTS.report, ...raw.report } } as StudyConfig;
   if (!cfg.languages.every((l) => l === 'en' || l === 'nl')) throw new SmftError('"languages" must list en and/or nl', file);
-  if (!['auto', 'onnx', 'tfjs'].includes(cfg.inference)) throw new SmftError(`"inference" must be auto, onnx or tfjs, got ${JSON.stringify(cfg.inference)}`, file);
+  if (!INFERENCE_CHOICES.includes(cfg.inference)) throw new SmftError(`"inference" must be one of ${INFERENCE_CHOICES.join(', ')}, got ${JSON.stringify(cfg.inference)}`, file);
   // A relative model path is taken relative to the config file, then to the project root.
   if (!isAbsolute(cfg.model) && (cfg.model.startsWith('.') || cfg.model.includes('/'))) {
     for (const base of [dirname(file), root]) {

@@ -9,6 +9,7 @@ import { loadTemplates } from '../lm/prompts.js';
 import { rateWords } from '../lm/rate.js';
 import { runCheckpoints } from '../train/lora/apply.js';
 import { inferenceModel } from '../train/lora/inference.js';
+import type { OnnxDevice } from '../lm/runtime-choice.js';
 import { SmftError } from '../util/errors.js';
 
 export interface TrajectoryPoint { step: number; checkpoint: string; rsa: Record<string, number>; meanDimensionRho: number }
@@ -19,7 +20,7 @@ export interface TrajectoryPoint { step: number; checkpoint: string; rsa: Record
  * the humans. Ratings go to `<outDir>/step-<k>.csv` (resumable).
  */
 export async function alignmentTrajectory(
-  lm: LoadedModel, runDir: string, norms: Norms, words: string[], lang: Lang, outDir: string, opts: { batchSize?: number; prompts?: string; onnx?: boolean } = {},
+  lm: LoadedModel, runDir: string, norms: Norms, words: string[], lang: Lang, outDir: string, opts: { batchSize?: number; prompts?: string; onnx?: OnnxDevice | false } = {},
 ): Promise<TrajectoryPoint[]> {
   const steps = runCheckpoints(runDir);
   if (!steps.length) throw new SmftError('no checkpoints (step-<k> folders) in the run', runDir);

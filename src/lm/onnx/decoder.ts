@@ -5,7 +5,8 @@
  *
  * Weights are graph inputs under their Hugging Face names (linear kernels transposed to
  * [in, out], as CausalLM keeps them), so one set of host arrays serves every graph variant and
- * no model file is written. The embedding lookup, RoPE tables, attention bias and dynamic
+ * no model file is written; or, for a GPU execution provider, initializers whose data is in one
+ * file beside the model (uploaded to the device once, not on every call). The embedding lookup, RoPE tables, attention bias and dynamic
  * shapes are computed by the caller (see session.ts).
  */
 import type { LmConfig } from '../config.js';
@@ -24,6 +25,25 @@ export interface DecoderVariant {
 }
 
 export const variantKey = (v: DecoderVariant): string => `${+v.past}${+v.present}${+v.hidden}${+v.logits}`;
+
+/** Weights stored in one file beside the model (initializers), instead of graph inputs. */
+export interface ExternalWeights {
+  /** File name, relative to the model file. */
+  file: string;
+  /** Byte offset of each weight (weightInputs order and shapes, float32). */
+  offsets: Map<string, number>;
+}
+
+/** Byte offsets of the weights packed in weightInputs order, and the total size. */
+export function packWeights(cfg: LmConfig): { offsets: Map<string, number>; bytes: number } {
+  const offsets = new Map<string, number>();
+  let bytes = 0;
+  for (const [name, shape] of weightInputs(cfg)) {
+    offsets.set(name, bytes);
+    bytes += shape.reduce((a, d) => a * d, 1) * 4;
+  }
+  return { offsets, bytes };
+}
 
 /** Names and shapes of the weight inputs: [in, out] for linear kernels, HF names. */
 export function weightInputs(cfg: LmConfig): Map<string, number[]> {
@@ -60,7 +80,7 @@ export function weightInputs(cfg: LmConfig): Map<string, number[]> {
  *   `head_weight` [n, hidden] (output embedding rows): `logits` [R, n].
  * Outputs: `logits`, `present_key_i` / `present_value_i` [B, kvHeads, S, headDim], `hidden_l` [N, hidden].
  */
-export function decoderGraph(cfg: LmConfig, v: DecoderVariant): Uint8Array {
+export function decoderGraph(cfg: LmConfig, v: DecoderVariant, external?: ExternalWeights): Uint8Array {
   const { hiddenSize: h, numHeads: nh, numKvHeads: nkv, headDim: hd } = cfg;
   const half = hd / 2;
   const g = new GraphBuilder(`smft_${cfg.modelType}_${variantKey(v)}`);
@@ -76,7 +96,10 @@ export function decoderGraph(cfg: LmConfig, v: DecoderVariant): Uint8Array {
   const shapeScores = g.input('shape_scores', i64, [5]);
   const shapeProbs = g.input('shape_probs', i64, [4]);
   const expandB = v.past ? g.input('expand_b', i64, [4]) : '';
-  for (const [name, shape] of weightInputs(cfg)) g.input(name, f, shape);
+  for (const [name, shape] of weightInputs(cfg)) {
+    if (external) g.externalFloat(name, shape, external.file, external.offsets.get(name)!);
+    else g.input(name, f, shape);
+  }
   const cos5 = g.op('Unsqueeze', [cos4, g.int64([1])]);
   const sin5 = g.op('Unsqueeze', [sin4, g.int64([1])]);
 

@@ -1,4 +1,4 @@
-import { DType, modelProto, nodeProto, tensorProto, valueInfo, type AttributeValue, type Dim, type DTypeCode, type ProtoWriter } from './proto.js';
+import { DType, externalTensorProto, modelProto, nodeProto, tensorProto, valueInfo, type AttributeValue, type Dim, type DTypeCode, type ProtoWriter } from './proto.js';
 
 /** ONNX opset of the graphs smft builds (ReduceMean with an `axes` attribute: ≤ 17). */
 export const OPSET = 17;
@@ -25,6 +25,12 @@ export class GraphBuilder {
 
   input(name: string, dtype: DTypeCode, dims: Dim[]): string {
     this.inputs.push(valueInfo(name, dtype, dims));
+    return name;
+  }
+
+  /** A float32 initializer named `name` whose data is in `location` (beside the model file). */
+  externalFloat(name: string, dims: number[], location: string, offset: number): string {
+    this.initializers.push(externalTensorProto(name, DType.float, dims, location, offset, dims.reduce((a, d) => a * d, 1) * 4));
     return name;
   }
 

@@ -104,6 +104,22 @@ export function tensorProto(name: string, dtype: DTypeCode, dims: number[], data
   return t;
 }
 
+/**
+ * TensorProto whose data lives in a file beside the model (data_location EXTERNAL): `location`
+ * relative to the model file, at byte `offset`, `length` bytes.
+ */
+export function externalTensorProto(name: string, dtype: DTypeCode, dims: number[], location: string, offset: number, length: number): ProtoWriter {
+  const t = new ProtoWriter();
+  for (const d of dims) t.int(1, d);
+  t.int(2, dtype);
+  t.string(8, name);
+  for (const [k, v] of [['location', location], ['offset', String(offset)], ['length', String(length)]]) {
+    t.message(13, new ProtoWriter().string(1, k).string(2, v));
+  }
+  t.int(14, 1);
+  return t;
+}
+
 export type AttributeValue = number | number[] | { float: number };
 
 /** AttributeProto: an int, a list of ints, or a float. */

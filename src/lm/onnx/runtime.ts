@@ -6,11 +6,7 @@ let ortModule: Promise<typeof Ort> | undefined;
 /** onnxruntime-node, imported on first use (its native library loads only when rating with it). */
 export function loadOrt(): Promise<typeof Ort> {
   ortModule ??= import('onnxruntime-node')
-    .then((m) => {
-      const ort = ((m as unknown as { default?: typeof Ort }).default ?? m) as typeof Ort & { smftStub?: boolean };
-      if (ort.smftStub) throw new Error('not part of this smft bundle (install smft with npm for it)');
-      return ort;
-    })
+    .then((m) => ((m as unknown as { default?: typeof Ort }).default ?? m) as typeof Ort)
     .catch((e: Error) => {
       ortModule = undefined;
       throw new SmftError(`ONNX Runtime (onnxruntime-node) cannot be loaded on this machine: ${e.message.split('\n')[0]}`);

@@ -7,6 +7,9 @@
  * Runtime as inputs without a copy; one graph per variant (with or without past keys and
  * values, hidden states, logits) is built on first use.
  */
+import { closeSync, mkdtempSync, openSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type * as Ort from 'onnxruntime-node';
 import { SmftError } from '../../util/errors.js';
 import type { LmConfig } from '../config.js';
@@ -15,7 +18,7 @@ import { ropeInvFreq, ropeTableData } from '../rope.js';
 import { attentionBiasData, forwardInputs } from '../forward-inputs.js';
 import type { ForwardOptions } from '../model.js';
 import type { KvPrefix, LmEngine, SelectedLogitsRequest } from '../engine.js';
-import { decoderGraph, variantKey, weightInputs, type DecoderVariant } from './decoder.js';
+import { decoderGraph, packWeights, variantKey, weightInputs, type DecoderVariant } from './decoder.js';
 import { loadOrt } from './runtime.js';
 
 /** Keys and values of every layer, [Bp, kvHeads, P, headDim] each, from a previous call. */
@@ -46,14 +49,22 @@ export interface OnnxForwardOutput {
 export interface OnnxOptions {
   /** Intra-op threads (default: ONNX Runtime's, one per physical core). */
   threads?: number;
+  /**
+   * 'cpu' (default), or 'webgpu': ONNX Runtime's WebGPU execution provider (its own Dawn, on
+   * Vulkan / Metal / D3D12). On webgpu the weights are written once to a temporary folder as the
+   * graphs' external data, so they are uploaded to the device once.
+   */
+  device?: 'cpu' | 'webgpu';
   /** Parameters to use instead of the model's, by name and in its layout (e.g. LoRA-merged kernels). */
   replace?: Map<string, Float32Array>;
 }
 
 export class OnnxCausalLM implements LmEngine {
-  readonly runtime = 'onnxruntime-cpu';
+  readonly runtime: string;
   private readonly sessions = new Map<string, Promise<Ort.InferenceSession>>();
   private readonly invFreq: Float64Array;
+  /** webgpu: the folder with weights.bin and the graphs (removed by dispose). */
+  private readonly dir: string | null;
 
   private constructor(
     private readonly ort: typeof Ort,
@@ -64,6 +75,8 @@ export class OnnxCausalLM implements LmEngine {
     private readonly opts: OnnxOptions,
   ) {
     this.invFreq = ropeInvFreq(config);
+    this.runtime = `onnxruntime-${opts.device ?? 'cpu'}`;
+    this.dir = opts.device === 'webgpu' ? writeExternalWeights(config, weights) : null;
   }
 
   /**
@@ -90,11 +103,18 @@ export class OnnxCausalLM implements LmEngine {
     const key = variantKey(v);
     let s = this.sessions.get(key);
     if (!s) {
-      s = this.ort.InferenceSession.create(decoderGraph(this.config, v), {
+      const options: Ort.InferenceSession.SessionOptions = {
         graphOptimizationLevel: 'all',
         executionMode: 'sequential',
         ...(this.opts.threads ? { intraOpNumThreads: this.opts.threads } : {}),
-      });
+      };
+      if (this.dir) {
+        const file = join(this.dir, `decoder-${key}.onnx`);
+        writeFileSync(file, decoderGraph(this.config, v, { file: WEIGHTS_FILE, offsets: packWeights(this.config).offsets }));
+        s = this.ort.InferenceSession.create(file, { ...options, executionProviders: ['webgpu'] });
+      } else {
+        s = this.ort.InferenceSession.create(decoderGraph(this.config, v), options);
+      }
       this.sessions.set(key, s);
     }
     return s;
@@ -112,7 +132,7 @@ export class OnnxCausalLM implements LmEngine {
     const i64 = (v: number[]): Ort.Tensor => new ort.Tensor('int64', BigInt64Array.from(v.map(BigInt)), [v.length]);
     const { cos, sin } = ropeTableData(this.invFreq, positions);
     const feeds: Record<string, Ort.Tensor> = {
-      ...this.weights,
+      ...(this.dir ? {} : this.weights),
       inputs_embeds: new ort.Tensor('float32', this.embedRows(ids), [b * t, h]),
       cos: new ort.Tensor('float32', cos, [b, 1, t, hd]),
       sin: new ort.Tensor('float32', sin, [b, 1, t, hd]),
@@ -189,5 +209,28 @@ export class OnnxCausalLM implements LmEngine {
   async dispose(): Promise<void> {
     for (const s of this.sessions.values()) await (await s).release();
     this.sessions.clear();
+    if (this.dir) rmSync(this.dir, { recursive: true, force: true });
   }
+}
+
+const WEIGHTS_FILE = 'weights.bin';
+
+/** Write the weights, packed in weightInputs order, to a new temporary folder; returns it. */
+function writeExternalWeights(cfg: LmConfig, weights: Record<string, Ort.Tensor>): string {
+  const dir = mkdtempSync(join(tmpdir(), 'smft-onnx-'));
+  const fd = openSync(join(dir, WEIGHTS_FILE), 'w');
+  try {
+    for (const name of weightInputs(cfg).keys()) {
+      const d = weights[name].data as Float32Array;
+      const buf = Buffer.from(d.buffer, d.byteOffset, d.byteLength);
+      for (let done = 0; done < buf.length;) done += writeSync(fd, buf, done, Math.min(buf.length - done, 1 << 30));
+    }
+  } catch (e) {
+    rmSync(dir, { recursive: true, force: true });
+    throw e;
+  } finally {
+    closeSync(fd);
+  }
+  process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
+  return dir;
 }

@@ -6,6 +6,7 @@
 import { log } from '../../util/log.js';
 import type { CausalLM } from '../../lm/model.js';
 import type { LmEngine } from '../../lm/engine.js';
+import type { OnnxDevice } from '../../lm/runtime-choice.js';
 import { OnnxCausalLM } from '../../lm/onnx/session.js';
 import { applyCheckpoint } from './apply.js';
 import { resolveCheckpointDir } from './checkpoint.js';
@@ -19,7 +20,7 @@ export interface InferenceModel {
   release(): Promise<void>;
 }
 
-export async function inferenceModel(model: CausalLM, opts: { onnx: boolean; checkpoint?: string; modelName?: string }): Promise<InferenceModel> {
+export async function inferenceModel(model: CausalLM, opts: { onnx: OnnxDevice | false; checkpoint?: string; modelName?: string }): Promise<InferenceModel> {
   if (!opts.onnx) {
     const applied = opts.checkpoint ? await applyCheckpoint(model, opts.checkpoint, { modelName: opts.modelName }) : undefined;
     return { engine: model, dir: applied?.dir, release: async () => applied?.adapters?.dispose() };
@@ -36,6 +37,6 @@ export async function inferenceModel(model: CausalLM, opts: { onnx: boolean; che
     }
     log.info({ checkpoint: dir, r: files.config.r, modules: replace.size }, 'LoRA checkpoint merged for ONNX Runtime');
   }
-  const engine = await OnnxCausalLM.fromModel(model, { replace });
+  const engine = await OnnxCausalLM.fromModel(model, { replace, device: opts.onnx });
   return { engine, dir, release: () => engine.dispose() };
 }
