@@ -9,6 +9,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { SmftError } from '../util/errors.js';
+import { f16ToNumber } from '../util/half.js';
 
 export interface NpyArray {
   descr: string;
@@ -18,15 +19,6 @@ export interface NpyArray {
 }
 
 const MAGIC = [0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59]; // \x93NUMPY
-
-function f16ToNumber(h: number): number {
-  const s = h & 0x8000 ? -1 : 1;
-  const e = (h >> 10) & 0x1f;
-  const m = h & 0x3ff;
-  if (e === 0) return s * m * 2 ** -24;
-  if (e === 31) return m ? NaN : s * Infinity;
-  return s * (1 + m / 1024) * 2 ** (e - 15);
-}
 
 /** Parse the header dict literal (a restricted Python literal; parsed with regexes, never eval). */
 function parseHeaderDict(text: string, path: string): { descr: string; fortran: boolean; shape: number[] } {

@@ -10,6 +10,7 @@
  */
 import { closeSync, fstatSync, openSync, readFileSync, readSync } from 'node:fs';
 import { SmftError } from '../util/errors.js';
+import { f16ToNumber } from '../util/half.js';
 
 export type SafetensorsDType = 'F64' | 'F32' | 'F16' | 'BF16' | 'I64' | 'I32' | 'I16' | 'I8' | 'U8' | 'BOOL';
 
@@ -192,16 +193,6 @@ export function findTensor(f: SafetensorsHeader & { path?: string }, name: strin
   const t = f.tensors.find((x) => x.name === name);
   if (!t) throw new SmftError(`no tensor '${name}' (has: ${f.tensors.map((x) => x.name).join(', ') || 'none'})`, f.path);
   return t;
-}
-
-/** Half-precision bits → number. */
-function f16ToNumber(h: number): number {
-  const s = h & 0x8000 ? -1 : 1;
-  const e = (h >> 10) & 0x1f;
-  const m = h & 0x3ff;
-  if (e === 0) return s * m * 2 ** -24;
-  if (e === 31) return m ? NaN : s * Infinity;
-  return s * (1 + m / 1024) * 2 ** (e - 15);
 }
 
 /** Tensor values converted to float32 (copy; little-endian file order). */

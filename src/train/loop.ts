@@ -13,28 +13,13 @@ import { log } from '../util/log.js';
 import { SmftError } from '../util/errors.js';
 import { AdamW, type AdamWState } from './adamw.js';
 import { clipByGlobalNorm } from './clip.js';
-import { learningRate, warmupFromRatio, type ScheduleKind } from './schedule.js';
+import { learningRate, warmupFromRatio } from './schedule.js';
+import type { OptimizerSettings } from './settings.js';
 import { decays, type Head } from './head.js';
 
-export interface OptimConfig {
+export interface OptimConfig extends OptimizerSettings {
   /** Maximum number of passes over the training rows. */
   epochs: number;
-  /** Rows per micro-batch (one forward/backward). */
-  batchSize: number;
-  /** Micro-batches per optimizer update (effective batch = batchSize × gradAccumSteps). */
-  gradAccumSteps: number;
-  lr: number;
-  weightDecay: number;
-  beta1: number;
-  beta2: number;
-  eps: number;
-  schedule: ScheduleKind;
-  /** Warm-up as a fraction of all updates (HF's warmup_ratio). */
-  warmupRatio: number;
-  /** Floor of the decay, as a fraction of lr. */
-  minLrRatio: number;
-  /** Clip gradients to this global L2 norm (0 = off). */
-  maxGradNorm: number;
   /** Stop after this many epochs without a validation improvement (0 = never stop early). */
   patience: number;
   /** An improvement must lower the validation loss by more than this. */

@@ -22,7 +22,8 @@ import { writeFileAtomic } from '../util/atomic.js';
 import type { CausalLM } from '../lm/model.js';
 import { AdamW, ADAMW_DEFAULTS, type AdamWState } from './adamw.js';
 import { clipByGlobalNorm } from './clip.js';
-import { learningRate, warmupFromRatio, type ScheduleConfig, type ScheduleKind } from './schedule.js';
+import { learningRate, warmupFromRatio, type ScheduleConfig } from './schedule.js';
+import type { OptimizerSettings } from './settings.js';
 import { seededSplit, shuffleInPlace } from './loop.js';
 import { resolveLoraConfig, type LoraConfig } from './lora/config.js';
 import { LoraAdapters } from './lora/adapter.js';
@@ -34,27 +35,13 @@ import {
 } from './lora/checkpoint.js';
 import type { TrainObjective } from './lora/objective.js';
 
-export interface LoraTrainConfig {
+export interface LoraTrainConfig extends OptimizerSettings {
   /** Passes over the training examples. */
   epochs: number;
   /** Stop after this many optimizer updates (0 = epochs decide). The schedule spans the smaller. */
   maxSteps: number;
-  /** Examples per forward/backward pass. */
-  batchSize: number;
-  /** Micro-batches per update (effective batch = batchSize × gradAccumSteps). */
-  gradAccumSteps: number;
-  lr: number;
-  weightDecay: number;
-  beta1: number;
-  beta2: number;
-  eps: number;
-  schedule: ScheduleKind;
-  /** Warm-up as a fraction of all updates (HF warmup_ratio), unless warmupSteps is set. */
-  warmupRatio: number;
+  /** Warm-up in updates; when set, instead of warmupRatio. */
   warmupSteps: number | null;
-  minLrRatio: number;
-  /** Clip the global gradient norm to this (0 = off). */
-  maxGradNorm: number;
   /**
    * Gradient checkpointing: keep only each decoder layer's input during the forward pass and
    * recompute the layer in the backward pass (CausalLM ForwardOptions.checkpoint). The same
