@@ -77,6 +77,7 @@ export class OnnxCausalLM implements LmEngine {
     this.invFreq = ropeInvFreq(config);
     this.runtime = `onnxruntime-${opts.device ?? 'cpu'}`;
     this.dir = opts.device === 'webgpu' ? writeExternalWeights(config, weights) : null;
+    if (this.dir) liveDirs.add(this.dir);
   }
 
   /**
@@ -209,7 +210,10 @@ export class OnnxCausalLM implements LmEngine {
   async dispose(): Promise<void> {
     for (const s of this.sessions.values()) await (await s).release();
     this.sessions.clear();
-    if (this.dir) rmSync(this.dir, { recursive: true, force: true });
+    if (this.dir) {
+      rmSync(this.dir, { recursive: true, force: true });
+      liveDirs.delete(this.dir);
+    }
   }
 }
 
@@ -231,6 +235,11 @@ function writeExternalWeights(cfg: LmConfig, weights: Record<string, Ort.Tensor>
   } finally {
     closeSync(fd);
   }
-  process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
   return dir;
 }
+
+/** Folders of live webgpu engines, removed at process exit if not disposed before. */
+const liveDirs = new Set<string>();
+process.on('exit', () => {
+  for (const d of liveDirs) rmSync(d, { recursive: true, force: true });
+});
