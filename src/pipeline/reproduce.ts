@@ -68,7 +68,7 @@ export async function reproduce(cfg: StudyConfig, opts: { runDir: string; dataDi
   const trained = new Map<string, StageResult>();
   for (const [cond, recipe] of Object.entries(cfg.conditions)) {
     const s = await runStage(runDir, `train-${cond}`, { modelKey, recipe, data }, async (dir) => {
-      await runRecipe(recipe, { model: await model(), out: dir, dataDir: opts.dataDir, resume: true });
+      await runRecipe(recipe, { model: await model(), out: dir, dataDir: opts.dataDir, resume: true, inference: onnx });
     });
     stages.push(s);
     trained.set(cond, s);

@@ -15,7 +15,9 @@ import type { CausalLM } from '../lm/model.js';
 import type { LmTokenizer } from '../lm/tokenizer.js';
 import { PromptBuilder, type PromptOptions } from '../lm/rate.js';
 import { QA_LETTERS, type QaItem } from './qa.js';
-import { OutputRows, inBatches, lastTokenHidden, readAndDispose, type TrainObjective } from './lora/objective.js';
+import { OutputRows, inBatches, lastTokenHidden, padBatch, readAndDispose, type TrainObjective } from './lora/objective.js';
+import { defaultPositions } from '../lm/forward-inputs.js';
+import type { LmEngine } from '../lm/engine.js';
 
 export { readQaItems, QA_LETTERS, type QaItem } from './qa.js';
 
@@ -100,10 +102,14 @@ export class QaObjective implements TrainObjective {
     return tf.tidy(() => tf.sum(this.losses(idx)) as tf.Scalar);
   }
 
-  /** Predicted letter index (0–3) and the four renormalised probabilities per item. */
-  async predict(idx: Int32Array, batchSize = 8): Promise<{ choice: Int32Array; probs: Float32Array }> {
+  /**
+   * Predicted letter index (0–3) and the four renormalised probabilities per item, from this
+   * objective's TF.js model (adapters included), or from `engine` (e.g. OnnxCausalLM, with the
+   * adapter merged): the same prompts, right-padded, read at each item's last token.
+   */
+  async predict(idx: Int32Array, batchSize = 8, engine?: LmEngine): Promise<{ choice: Int32Array; probs: Float32Array }> {
     const rows = await inBatches(idx, batchSize, async (chunk) => {
-      const d = await readAndDispose(tf.tidy(() => tf.softmax(this.logits(chunk))));
+      const d = engine ? softmaxRows(await this.engineLogits(engine, chunk), 4) : await readAndDispose(tf.tidy(() => tf.softmax(this.logits(chunk))));
       return Array.from(chunk, (_, r) => Float32Array.from(d.subarray(r * 4, r * 4 + 4)));
     });
     const probs = new Float32Array(rows.length * 4);
@@ -117,8 +123,16 @@ export class QaObjective implements TrainObjective {
     return { choice, probs };
   }
 
-  async evaluate(idx: Int32Array, batchSize: number): Promise<{ loss: number } & Record<string, number>> {
-    const { choice, probs } = await this.predict(idx, batchSize);
+  private engineLogits(engine: LmEngine, chunk: Int32Array): Promise<Float32Array> {
+    const { ids, mask, lengths } = padBatch(Array.from(chunk, (i) => this.ids[i]), this.pad);
+    return engine.selectedLogits({
+      ids, attentionMask: mask, positionIds: defaultPositions(mask, ids[0].length), logitsAt: lengths.map((l) => l - 1), tokenIds: [...this.letters.tokenIds],
+    });
+  }
+
+  /** Mean cross-entropy and accuracy; on `engine` instead of the TF.js model when given. */
+  async evaluate(idx: Int32Array, batchSize: number, engine?: LmEngine): Promise<{ loss: number } & Record<string, number>> {
+    const { choice, probs } = await this.predict(idx, batchSize, engine);
     let loss = 0;
     let correct = 0;
     idx.forEach((i, r) => {
@@ -140,4 +154,17 @@ export class QaObjective implements TrainObjective {
   dispose(): void {
     this.letters.dispose();
   }
+}
+
+/** Row-wise softmax of a [rows, n] row-major array (float64 sums). */
+function softmaxRows(x: Float32Array, n: number): Float32Array {
+  const out = new Float32Array(x.length);
+  for (let o = 0; o < x.length; o += n) {
+    let m = -Infinity;
+    for (let k = 0; k < n; k++) m = Math.max(m, x[o + k]);
+    let z = 0;
+    for (let k = 0; k < n; k++) z += Math.exp(x[o + k] - m);
+    for (let k = 0; k < n; k++) out[o + k] = Math.exp(x[o + k] - m) / z;
+  }
+  return out;
 }

@@ -94,6 +94,11 @@ test('qa_ft_tiny end to end: test accuracy of tuned and base model', async () =>
   assert.equal(r.train.steps, 3);
   assert.ok(r.test && r.test.n === 16 && r.test.accuracy >= 0 && r.test.accuracy <= 1 && r.test.baseAccuracy !== undefined);
   assert.equal(JSON.parse(readFileSync(join(out, 'qa_test.json'), 'utf8')).n, 16);
+  // The same run measured on ONNX Runtime (adapter merged): the same test results.
+  const o = await runRecipe('qa_ft_tiny', { model: llama, out: join(tmp, 'qa_ft_tiny_onnx'), dataDir: DATA, overrides: { train: { maxSteps: 3 } }, inference: 'cpu' });
+  assert.ok(o.test && Math.abs(o.test.loss - r.test.loss) < 1e-4, `loss ${o.test?.loss} vs ${r.test.loss}`);
+  assert.equal(o.test.accuracy, r.test.accuracy);
+  assert.equal(o.test.baseAccuracy, r.test.baseAccuracy);
 });
 
 test('nl_ft_tiny builds Dutch prompts and trains a step; the CLI helper needs a model', async () => {

@@ -31,6 +31,8 @@ import { QaObjective, readMcqTemplate, readQaItems } from '../qa-objective.js';
 import { resolveTrainConfig, trainLora, type LoraTrainConfig, type TrainLoraResult } from '../trainer.js';
 import { resolveLoraConfig, type LoraConfig } from './config.js';
 import type { TrainObjective } from './objective.js';
+import { OnnxCausalLM } from '../../lm/onnx/session.js';
+import type { OnnxDevice } from '../../lm/runtime-choice.js';
 
 export interface RatingRecipeData {
   lang: Lang;
@@ -229,6 +231,11 @@ export interface RunRecipeOptions {
   backend?: BackendName;
   stopAfterStep?: number;
   signal?: AbortSignal;
+  /**
+   * Where QA test accuracy is measured after training: ONNX Runtime ('cpu' or 'webgpu', the
+   * adapter merged into copies of the kernels) or, by default (false), the TF.js model.
+   */
+  inference?: OnnxDevice | false;
 }
 
 export interface RecipeResult {
@@ -269,9 +276,23 @@ export async function runRecipe(recipeOrName: string | Recipe, opts: RunRecipeOp
         testObjective = new QaObjective(lm.model, lm.tokenizer, items, { ...recipe.prompt, lang: 'en', template: readMcqTemplate(dataPath(dataDir, d.template)) });
         const all = Int32Array.from({ length: items.length }, (_, i) => i);
         const bs = recipe.train?.evalBatchSize ?? 16;
-        const after = await testObjective.evaluate(all, bs);
-        adapters.detach();
-        const before = await testObjective.evaluate(all, bs);
+        // The tuned model (adapter attached, or merged for ONNX Runtime), then the base model.
+        const onTest = async (adapted: boolean): Promise<Record<string, number>> => {
+          if (!opts.inference) {
+            if (!adapted) adapters.detach();
+            return testObjective!.evaluate(all, bs);
+          }
+          const replace = adapted ? adapters.mergedKernels(lm.model) : undefined;
+          adapters.detach();
+          const engine = await OnnxCausalLM.fromModel(lm.model, { replace, device: opts.inference });
+          try {
+            return await testObjective!.evaluate(all, bs, engine);
+          } finally {
+            await engine.dispose();
+          }
+        };
+        const after = await onTest(true);
+        const before = await onTest(false);
         test = { n: items.length, accuracy: after.accuracy, loss: after.loss, baseAccuracy: before.accuracy };
         writeFileAtomic(join(result.runDir, 'qa_test.json'), JSON.stringify({ ...test, items: d.test, checkpoint: result.finalDir }, null, 2) + '\n');
         log.info({ recipe: recipe.name, ...test }, `${recipe.name}: QA test accuracy ${(100 * after.accuracy).toFixed(1)}% (base ${(100 * before.accuracy).toFixed(1)}%) on ${items.length} items`);
@@ -293,10 +314,11 @@ export async function runRecipe(recipeOrName: string | Recipe, opts: RunRecipeOp
  */
 export async function trainLoraRecipe(opts: {
   recipe: string; model?: string; out: string; dataDir?: string; seed?: number; steps?: number; resume?: boolean; set?: string[]; signal?: AbortSignal;
+  inference?: OnnxDevice | false;
 }): Promise<RecipeResult> {
   if (!opts.model) throw new SmftError(`recipe '${opts.recipe}' fine-tunes an LLM: give the base model with --model PATH|HUB_ID`);
   const overrides: string[] = [...(opts.set ?? [])];
   if (opts.seed !== undefined) overrides.push(`train.seed=${opts.seed}`);
   if (opts.steps !== undefined) overrides.push(`train.maxSteps=${opts.steps}`);
-  return runRecipe(opts.recipe, { model: opts.model, out: opts.out, dataDir: opts.dataDir, resume: opts.resume, overrides, signal: opts.signal });
+  return runRecipe(opts.recipe, { model: opts.model, out: opts.out, dataDir: opts.dataDir, resume: opts.resume, overrides, signal: opts.signal, inference: opts.inference });
 }
