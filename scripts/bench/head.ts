@@ -20,11 +20,8 @@ import type { FeatureMatrix } from '../../src/features/matrix.js';
 import { trainRegressionHead } from '../../src/train/regression.js';
 import { GLOVE_HEAD_RECIPE } from '../../src/train/recipes.js';
 import { paperWordSets } from '../../src/train/paper-data.js';
+import { arg } from './common.js';
 
-function arg(name: string, def: string): string {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 && i + 1 < process.argv.length ? process.argv[i + 1] : def;
-}
 const flag = (name: string): boolean => process.argv.includes(`--${name}`);
 
 const backends = arg('backend', 'cpu,wasm').split(',') as BackendName[];

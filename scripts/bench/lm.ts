@@ -18,7 +18,7 @@ import { Worker, isMainThread, parentPort, workerData } from 'node:worker_thread
 import * as tf from '@tensorflow/tfjs';
 import { log } from '../../src/util/log.js';
 import { initBackend } from '../../src/lm/backend.js';
-import { parseConfig } from '../../src/lm/config.js';
+import { arg, qwen05Shape } from './common.js';
 import { randomModel } from '../../src/lm/random.js';
 import { checkFits } from '../../src/lm/load.js';
 import { tfEngine, type KvPrefix, type LmEngine } from '../../src/lm/engine.js';
@@ -26,10 +26,6 @@ import { OnnxCausalLM } from '../../src/lm/onnx/session.js';
 
 log.level = process.env.SMFT_LOG_LEVEL ?? 'warn';
 
-function arg(name: string, dflt: string): string {
-  const i = process.argv.indexOf(`--${name}`);
-  return i > 0 ? process.argv[i + 1] : dflt;
-}
 const backends = arg('backends', 'onnx,wasm,cpu').split(',');
 const batch = Number(arg('batch', '16'));
 const tokens = Number(arg('tokens', '80'));
@@ -45,12 +41,7 @@ const PYTORCH_TOKS = 170;
 /** Uncached rating-forward tokens/s per backend measured in this run (full batch only). */
 const rates = new Map<string, number>();
 
-const cfg = parseConfig({
-  architectures: ['Qwen2ForCausalLM'], model_type: 'qwen2', hidden_size: 896, intermediate_size: 4864,
-  num_hidden_layers: numLayers, num_attention_heads: 14, num_key_value_heads: 2, vocab_size: 151936,
-  rms_norm_eps: 1e-6, rope_theta: 1000000, max_position_embeddings: 32768, tie_word_embeddings: true,
-  use_sliding_window: false, sliding_window: 32768, hidden_act: 'silu',
-});
+const cfg = qwen05Shape(numLayers);
 
 const ids = (b: number, t: number, off = 0): number[][] =>
   Array.from({ length: b }, (_, r) => Array.from({ length: t }, (_, j) => (1000 + r * 131 + (j + off) * 7919) % cfg.vocabSize));

@@ -20,17 +20,13 @@ import { spawnSync } from 'node:child_process';
 import * as tf from '@tensorflow/tfjs';
 import { log } from '../../src/util/log.js';
 import { initBackend } from '../../src/lm/backend.js';
-import { parseConfig, type LmConfig } from '../../src/lm/config.js';
+import { arg, qwen05Shape } from './common.js';
 import { randomModel } from '../../src/lm/random.js';
 import type { CausalLM } from '../../src/lm/model.js';
 import { LoraAdapters, LoraStepper, resolveLoraConfig, lastTokenHidden, OutputRows, type TrainObjective } from '../../src/train/lora/index.js';
 
 log.level = process.env.SMFT_LOG_LEVEL ?? 'warn';
 
-function arg(name: string, dflt: string): string {
-  const i = process.argv.indexOf(`--${name}`);
-  return i > 0 ? process.argv[i + 1] : dflt;
-}
 const backends = arg('backends', 'wasm,cpu').split(',');
 const batch = Number(arg('batch', '8'));
 const tokens = Number(arg('tokens', '80'));
@@ -41,12 +37,6 @@ const depths = (b: string): number[] => arg(b === 'cpu' ? 'cpu-layers' : 'layers
 const FULL = 24;
 const DIGITS = [15, 16, 17, 18, 19, 20];
 
-const qwenShape = (layers: number): LmConfig => parseConfig({
-  architectures: ['Qwen2ForCausalLM'], model_type: 'qwen2', hidden_size: 896, intermediate_size: 4864,
-  num_hidden_layers: layers, num_attention_heads: 14, num_key_value_heads: 2, vocab_size: 151936,
-  rms_norm_eps: 1e-6, rope_theta: 1000000, max_position_embeddings: 32768, tie_word_embeddings: true,
-  use_sliding_window: false, sliding_window: 32768, hidden_act: 'silu',
-});
 
 /** Fixed random prompts with a soft target over six "digit" tokens: the rating objective's shape. */
 class BenchObjective implements TrainObjective {
@@ -104,7 +94,7 @@ function trackPeakBytes(): () => number {
 async function measure(backend: string, layers: number, checkpoint: boolean): Promise<Measure> {
   await initBackend(backend as 'wasm');
   const peak = trackPeakBytes();
-  const model = randomModel(qwenShape(layers), 1);
+  const model = randomModel(qwen05Shape(layers), 1);
   const lora = LoraAdapters.init(model, resolveLoraConfig({ r: rank, alpha: 2 * rank, dropout: 0.05 }), 1);
   lora.attach(model, { frozenGradHooks: true }); // as the trainer does
   const obj = new BenchObjective(model, batch, tokens);
