@@ -1,11 +1,13 @@
 /**
- * OnnxCausalLM: CausalLM's forward pass through ONNX Runtime (onnxruntime-node, CPU). Same
- * weights, same computation (decoder.ts), several times the tokens/s of TF.js wasm on a CPU
- * (MLAS GEMMs with AVX2 / AVX-512 and a thread pool), inference only. Training stays in TF.js.
+ * OnnxCausalLM: CausalLM's forward pass through ONNX Runtime (onnxruntime-node). Same weights,
+ * same computation (decoder.ts), inference only; training stays in TF.js. On the CPU it runs
+ * several times the tokens/s of TF.js wasm (MLAS GEMMs with AVX2 / AVX-512 and a thread pool);
+ * it can also run on ONNX Runtime's WebGPU execution provider.
  *
- * The weights are the Float32Arrays of a CausalLM on the TF.js cpu backend, handed to ONNX
- * Runtime as inputs without a copy; one graph per variant (with or without past keys and
- * values, hidden states, logits) is built on first use.
+ * On the CPU the weights are the Float32Arrays of a CausalLM on the TF.js cpu backend, handed
+ * to ONNX Runtime as inputs without a copy; on webgpu they are written once as the graphs'
+ * external data. One graph per variant (with or without past keys and values, hidden states,
+ * logits) is built on first use.
  */
 import { closeSync, mkdtempSync, openSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -13,10 +15,9 @@ import { join } from 'node:path';
 import type * as Ort from 'onnxruntime-node';
 import { SmftError } from '../../util/errors.js';
 import type { LmConfig } from '../config.js';
-import type { CausalLM } from '../model.js';
+import type { CausalLM, ForwardOptions } from '../model.js';
 import { ropeInvFreq, ropeTableData } from '../rope.js';
 import { attentionBiasData, forwardInputs } from '../forward-inputs.js';
-import type { ForwardOptions } from '../model.js';
 import type { KvPrefix, LmEngine, SelectedLogitsRequest } from '../engine.js';
 import { decoderGraph, packWeights, variantKey, weightInputs, type DecoderVariant } from './decoder.js';
 import { loadOrt } from './runtime.js';
@@ -82,8 +83,8 @@ export class OnnxCausalLM implements LmEngine {
 
   /**
    * Share a CausalLM's weights (load it on the TF.js 'cpu' backend: its tensors are then plain
-   * Float32Arrays, used without a copy). Attached adapters are not part of the graph: merge a
-   * LoRA checkpoint into the weights first (applyCheckpoint with mode 'merge').
+   * Float32Arrays, used without a copy). Attached adapters are not part of the graph: pass
+   * merged kernels in `replace` (LoraAdapters.mergedKernels; src/train/lora/inference.ts).
    */
   static async fromModel(model: CausalLM, opts: OnnxOptions = {}): Promise<OnnxCausalLM> {
     if (model.hasAdapters) throw new SmftError('the ONNX Runtime engine cannot run attached adapters: merge the LoRA checkpoint into the weights first');
