@@ -68,7 +68,7 @@ const lastDigits = (engine: LmEngine, b: number, t: number, prefix?: KvPrefix): 
 async function workerMain(): Promise<void> {
   const { backend } = workerData as { backend: string };
   await initBackend(backend as 'wasm');
-  const engine = tfEngine(randomModel(cfg, 2), backend);
+  const engine = tfEngine(randomModel(cfg, 2));
   const prefix = await engine.prefill(ids(1, tokens - suffix)[0]);
   const s = await time(() => lastDigits(engine, batch, suffix, prefix), reps);
   parentPort!.postMessage(batch / s);
@@ -101,7 +101,7 @@ async function main(): Promise<void> {
     }
     const t0 = performance.now();
     const model = randomModel(cfg, 1);
-    const engine = onnx ? await OnnxCausalLM.fromModel(model, { device: backend === 'onnx' ? 'cpu' : 'webgpu' }) : tfEngine(model, backend);
+    const engine = onnx ? await OnnxCausalLM.fromModel(model, { device: backend === 'onnx' ? 'cpu' : 'webgpu' }) : tfEngine(model);
     const buildS = (performance.now() - t0) / 1000;
     // TF.js cpu is ~20× slower than wasm: measure one short row there and report tokens/s.
     const small = backend === 'cpu';

@@ -1,4 +1,3 @@
-import * as tf from '@tensorflow/tfjs';
 import { SmftError } from '../util/errors.js';
 import { log } from '../util/log.js';
 import type { Lang } from '../data/dimensions.js';
@@ -58,7 +57,7 @@ export function wordSpan(builder: PromptBuilder, prompt: string, word: string): 
  * the word's tokens, from one fixed prompt per word.
  */
 export async function embedWords(lm: CausalLM | LmEngine, tokenizer: LmTokenizer, opts: EmbedOptions): Promise<WordEmbeddings> {
-  const model = isEngine(lm) ? lm : tfEngine(lm, tf.getBackend());
+  const model = isEngine(lm) ? lm : tfEngine(lm);
   const words = checkWords(opts.words);
   const prompt = opts.prompt ?? DEFAULT_EMBED_PROMPTS[opts.lang ?? 'en'];
   if (!PLACEHOLDERS.some((p) => prompt.includes(p))) throw new SmftError(`embedding prompt has no word placeholder (${PLACEHOLDERS.join(' or ')})`);

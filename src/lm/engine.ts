@@ -4,7 +4,7 @@
  * CausalLM (TF.js, differentiable, any TF.js backend) and OnnxCausalLM (ONNX Runtime's CPU
  * kernels, inference only) both provide it.
  */
-import type * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs';
 import type { LmConfig } from './config.js';
 import { disposeCache, type CausalLM, type PastKeyValues } from './model.js';
 
@@ -49,11 +49,11 @@ class TfPrefix implements KvPrefix {
   }
 }
 
-/** The LmEngine view of a TF.js CausalLM (its adapters, if any, included). */
-export function tfEngine(model: CausalLM, backend: string): LmEngine {
+/** The LmEngine view of a TF.js CausalLM (its adapters, if any, included) on the current backend. */
+export function tfEngine(model: CausalLM): LmEngine {
   return {
     config: model.config,
-    runtime: `tfjs-${backend}`,
+    runtime: `tfjs-${tf.getBackend()}`,
     async prefill(ids: number[]): Promise<KvPrefix> {
       const out = model.forward([ids], { useCache: true, logits: 'none' });
       return new TfPrefix(out.pastKeyValues!, ids.length);

@@ -1,4 +1,3 @@
-import * as tf from '@tensorflow/tfjs';
 import { SmftError } from '../util/errors.js';
 import { log } from '../util/log.js';
 import type { Dimension, Lang } from '../data/dimensions.js';
@@ -7,6 +6,7 @@ import { isEngine, tfEngine, type KvPrefix, type LmEngine } from './engine.js';
 import type { LmTokenizer, ChatMessage } from './tokenizer.js';
 import { fillTemplate, type PromptTemplate } from './prompts.js';
 import { Progress } from '../util/progress.js';
+import { softmax } from '../util/softmax.js';
 
 /** One elicited rating: expected value over the renormalised probabilities of "0"…"5". */
 export interface RatingRow {
@@ -112,11 +112,7 @@ export function digitTokenIds(tokenizer: LmTokenizer): number[] {
 
 /** Renormalise six logits and summarise them. */
 export function ratingFromLogits(word: string, dimension: Dimension, logits: ArrayLike<number>): RatingRow {
-  let m = -Infinity;
-  for (let k = 0; k < 6; k++) m = Math.max(m, logits[k]);
-  const e = Array.from({ length: 6 }, (_, k) => Math.exp(logits[k] - m));
-  const z = e.reduce((a, x) => a + x, 0);
-  const p = e.map((x) => x / z);
+  const p = softmax(Array.from({ length: 6 }, (_, k) => logits[k]));
   let argmax = 0;
   for (let k = 1; k < 6; k++) if (p[k] > p[argmax]) argmax = k;
   const rating = p.reduce((a, x, k) => a + k * x, 0);
@@ -144,7 +140,7 @@ export function checkWords(words: string[]): string[] {
  * `model`: a TF.js CausalLM (adapters included) or another engine, e.g. OnnxCausalLM.
  */
 export async function rateWords(lm: CausalLM | LmEngine, tokenizer: LmTokenizer, opts: RateOptions): Promise<{ rows: RatingRow[]; stats: RateStats }> {
-  const model = isEngine(lm) ? lm : tfEngine(lm, tf.getBackend());
+  const model = isEngine(lm) ? lm : tfEngine(lm);
   const words = checkWords(opts.words);
   const batchSize = opts.batchSize ?? 16;
   const useCache = opts.prefixCache ?? true;

@@ -18,6 +18,7 @@ import { QA_LETTERS, type QaItem } from './qa.js';
 import { OutputRows, inBatches, lastTokenHidden, padBatch, readAndDispose, type TrainObjective } from './lora/objective.js';
 import { defaultPositions } from '../lm/forward-inputs.js';
 import type { LmEngine } from '../lm/engine.js';
+import { softmax } from '../util/softmax.js';
 
 export { readQaItems, QA_LETTERS, type QaItem } from './qa.js';
 
@@ -109,7 +110,11 @@ export class QaObjective implements TrainObjective {
    */
   async predict(idx: Int32Array, batchSize = 8, engine?: LmEngine): Promise<{ choice: Int32Array; probs: Float32Array }> {
     const rows = await inBatches(idx, batchSize, async (chunk) => {
-      const d = engine ? softmaxRows(await this.engineLogits(engine, chunk), 4) : await readAndDispose(tf.tidy(() => tf.softmax(this.logits(chunk))));
+      if (engine) {
+        const logits = await this.engineLogits(engine, chunk);
+        return Array.from(chunk, (_, r) => Float32Array.from(softmax(logits.subarray(r * 4, r * 4 + 4))));
+      }
+      const d = await readAndDispose(tf.tidy(() => tf.softmax(this.logits(chunk))));
       return Array.from(chunk, (_, r) => Float32Array.from(d.subarray(r * 4, r * 4 + 4)));
     });
     const probs = new Float32Array(rows.length * 4);
@@ -154,17 +159,4 @@ export class QaObjective implements TrainObjective {
   dispose(): void {
     this.letters.dispose();
   }
-}
-
-/** Row-wise softmax of a [rows, n] row-major array (float64 sums). */
-function softmaxRows(x: Float32Array, n: number): Float32Array {
-  const out = new Float32Array(x.length);
-  for (let o = 0; o < x.length; o += n) {
-    let m = -Infinity;
-    for (let k = 0; k < n; k++) m = Math.max(m, x[o + k]);
-    let z = 0;
-    for (let k = 0; k < n; k++) z += Math.exp(x[o + k] - m);
-    for (let k = 0; k < n; k++) out[o + k] = Math.exp(x[o + k] - m) / z;
-  }
-  return out;
 }

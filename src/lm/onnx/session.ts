@@ -19,7 +19,7 @@ import type { CausalLM, ForwardOptions } from '../model.js';
 import { ropeInvFreq, ropeTableData } from '../rope.js';
 import { attentionBiasData, forwardInputs } from '../forward-inputs.js';
 import type { KvPrefix, LmEngine, SelectedLogitsRequest } from '../engine.js';
-import { decoderGraph, packWeights, variantKey, weightInputs, type DecoderVariant } from './decoder.js';
+import { decoderGraph, packWeights, variantKey, weightInputs, type DecoderVariant, type ExternalWeights } from './decoder.js';
 import { loadOrt } from './runtime.js';
 
 /** Keys and values of every layer, [Bp, kvHeads, P, headDim] each, from a previous call. */
@@ -66,6 +66,8 @@ export class OnnxCausalLM implements LmEngine {
   private readonly invFreq: Float64Array;
   /** webgpu: the folder with weights.bin and the graphs (removed by dispose). */
   private readonly dir: string | null;
+  /** webgpu: where each weight lies in weights.bin. */
+  private readonly external: ExternalWeights;
 
   private constructor(
     private readonly ort: typeof Ort,
@@ -77,7 +79,8 @@ export class OnnxCausalLM implements LmEngine {
   ) {
     this.invFreq = ropeInvFreq(config);
     this.runtime = `onnxruntime-${opts.device ?? 'cpu'}`;
-    this.dir = opts.device === 'webgpu' ? writeExternalWeights(config, weights) : null;
+    this.external = { file: WEIGHTS_FILE, offsets: packWeights(config).offsets };
+    this.dir = opts.device === 'webgpu' ? writeExternalWeights(this.external.offsets, weights) : null;
     if (this.dir) liveDirs.add(this.dir);
   }
 
@@ -112,7 +115,7 @@ export class OnnxCausalLM implements LmEngine {
       };
       if (this.dir) {
         const file = join(this.dir, `decoder-${key}.onnx`);
-        writeFileSync(file, decoderGraph(this.config, v, { file: WEIGHTS_FILE, offsets: packWeights(this.config).offsets }));
+        writeFileSync(file, decoderGraph(this.config, v, this.external));
         s = this.ort.InferenceSession.create(file, { ...options, executionProviders: ['webgpu'] });
       } else {
         s = this.ort.InferenceSession.create(decoderGraph(this.config, v), options);
@@ -220,15 +223,15 @@ export class OnnxCausalLM implements LmEngine {
 
 const WEIGHTS_FILE = 'weights.bin';
 
-/** Write the weights, packed in weightInputs order, to a new temporary folder; returns it. */
-function writeExternalWeights(cfg: LmConfig, weights: Record<string, Ort.Tensor>): string {
+/** Write each weight at its byte offset of WEIGHTS_FILE in a new temporary folder; returns the folder. */
+function writeExternalWeights(offsets: Map<string, number>, weights: Record<string, Ort.Tensor>): string {
   const dir = mkdtempSync(join(tmpdir(), 'smft-onnx-'));
   const fd = openSync(join(dir, WEIGHTS_FILE), 'w');
   try {
-    for (const name of weightInputs(cfg).keys()) {
+    for (const [name, offset] of offsets) {
       const d = weights[name].data as Float32Array;
       const buf = Buffer.from(d.buffer, d.byteOffset, d.byteLength);
-      for (let done = 0; done < buf.length;) done += writeSync(fd, buf, done, Math.min(buf.length - done, 1 << 30));
+      for (let done = 0; done < buf.length;) done += writeSync(fd, buf, done, Math.min(buf.length - done, 1 << 30), offset + done);
     }
   } catch (e) {
     rmSync(dir, { recursive: true, force: true });

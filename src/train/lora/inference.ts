@@ -11,6 +11,7 @@ import { OnnxCausalLM } from '../../lm/onnx/session.js';
 import { applyCheckpoint } from './apply.js';
 import { resolveCheckpointDir } from './checkpoint.js';
 import { loadAdapter } from './peft.js';
+import type { LoraAdapters } from './adapter.js';
 
 export interface InferenceModel {
   engine: CausalLM | LmEngine;
@@ -20,14 +21,27 @@ export interface InferenceModel {
   release(): Promise<void>;
 }
 
-export async function inferenceModel(model: CausalLM, opts: { onnx: OnnxDevice | false; checkpoint?: string; modelName?: string }): Promise<InferenceModel> {
+/**
+ * `checkpoint`: an adapter, step or run folder to load; or `adapters`: LoRA adapters already in
+ * memory (detached; release() detaches them again and leaves them to the caller).
+ */
+export async function inferenceModel(
+  model: CausalLM, opts: { onnx: OnnxDevice | false; checkpoint?: string; adapters?: LoraAdapters; modelName?: string },
+): Promise<InferenceModel> {
+  const { adapters } = opts;
+  if (!opts.onnx && adapters) {
+    adapters.attach(model);
+    return { engine: model, release: async () => adapters.detach() };
+  }
   if (!opts.onnx) {
     const applied = opts.checkpoint ? await applyCheckpoint(model, opts.checkpoint, { modelName: opts.modelName }) : undefined;
     return { engine: model, dir: applied?.dir, release: async () => applied?.adapters?.dispose() };
   }
   let replace: Map<string, Float32Array> | undefined;
   let dir: string | undefined;
-  if (opts.checkpoint) {
+  if (adapters) {
+    replace = adapters.mergedKernels(model);
+  } else if (opts.checkpoint) {
     dir = resolveCheckpointDir(opts.checkpoint);
     const { adapters, files } = await loadAdapter(dir, model, { modelName: opts.modelName });
     try {

@@ -31,7 +31,8 @@ import { QaObjective, readMcqTemplate, readQaItems } from '../qa-objective.js';
 import { resolveTrainConfig, trainLora, type LoraTrainConfig, type TrainLoraResult } from '../trainer.js';
 import { resolveLoraConfig, type LoraConfig } from './config.js';
 import type { TrainObjective } from './objective.js';
-import { OnnxCausalLM } from '../../lm/onnx/session.js';
+import { isEngine } from '../../lm/engine.js';
+import { inferenceModel } from './inference.js';
 import type { OnnxDevice } from '../../lm/runtime-choice.js';
 
 export interface RatingRecipeData {
@@ -277,18 +278,13 @@ export async function runRecipe(recipeOrName: string | Recipe, opts: RunRecipeOp
         const all = Int32Array.from({ length: items.length }, (_, i) => i);
         const bs = recipe.train?.evalBatchSize ?? 16;
         // The tuned model (adapter attached, or merged for ONNX Runtime), then the base model.
-        const onTest = async (adapted: boolean): Promise<Record<string, number>> => {
-          if (!opts.inference) {
-            if (!adapted) adapters.detach();
-            return testObjective!.evaluate(all, bs);
-          }
-          const replace = adapted ? adapters.mergedKernels(lm.model) : undefined;
-          adapters.detach();
-          const engine = await OnnxCausalLM.fromModel(lm.model, { replace, device: opts.inference });
+        adapters.detach();
+        const onTest = async (tuned: boolean): Promise<Record<string, number>> => {
+          const im = await inferenceModel(lm.model, { onnx: opts.inference ?? false, adapters: tuned ? adapters : undefined });
           try {
-            return await testObjective!.evaluate(all, bs, engine);
+            return await testObjective!.evaluate(all, bs, isEngine(im.engine) ? im.engine : undefined);
           } finally {
-            await engine.dispose();
+            await im.release();
           }
         };
         const after = await onTest(true);
