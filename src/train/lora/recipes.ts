@@ -5,7 +5,7 @@
  *
  * A recipe:
  *   { "name", "description"?, "task": "rating" | "qa",
- *     "data":      rating: { "lang": "en"|"nl", "words": "paper-train", "dimensions"?: [...],
+ *     "data":      rating: { "lang": "en"|"nl", "words": "paper-train"|"pool-train", "dimensions"?: [...],
  *                            "maxWords"?: n, "templates"?: "paper" | "default" | folder }
  *                  qa:     { "train": file, "test"?: file, "template": file, "maxItems"?: n,
  *                            "maxTestItems"?: n }            (files relative to the data dir)
@@ -37,8 +37,11 @@ import type { OnnxDevice } from '../../lm/runtime-choice.js';
 
 export interface RatingRecipeData {
   lang: Lang;
-  /** 'paper-train': the paper's training words (src/data/splits.ts paperSplit). */
-  words: 'paper-train';
+  /**
+   * 'paper-train': the paper's 2 358 training words (src/data/splits.ts paperSplit, the authors'
+   * own split); 'pool-train': the larger pool alternative (poolSplit, 4 022 English words).
+   */
+  words: 'paper-train' | 'pool-train';
   /** Subset of the language's dimensions (default all: 11 English, 6 Dutch). */
   dimensions?: string[];
   /** Use only this many words (a seeded sample), for quick runs. */
@@ -111,7 +114,7 @@ export function validateRecipe(json: unknown, where = 'recipe'): Recipe {
   const d = checkKeys(r.data, r.task === 'rating' ? RATING_DATA_KEYS : QA_DATA_KEYS, 'data', where);
   if (r.task === 'rating') {
     if (d.lang !== 'en' && d.lang !== 'nl') throw new SmftError(`data.lang must be "en" or "nl" (got ${JSON.stringify(d.lang)})`, where);
-    if (d.words !== 'paper-train') throw new SmftError(`data.words must be "paper-train" (got ${JSON.stringify(d.words)})`, where);
+    if (d.words !== 'paper-train' && d.words !== 'pool-train') throw new SmftError(`data.words must be "paper-train" or "pool-train" (got ${JSON.stringify(d.words)})`, where);
     if (d.dimensions !== undefined) {
       if (!Array.isArray(d.dimensions) || d.dimensions.length === 0) throw new SmftError('data.dimensions must be a non-empty list', where);
       for (const x of d.dimensions) {
@@ -185,7 +188,7 @@ export async function recipeObjective(recipe: Recipe, lm: LoadedModel, dataDir: 
   const seed = recipe.train?.seed ?? 42;
   if (recipe.task === 'rating') {
     const d = recipe.data as RatingRecipeData;
-    const sets = await paperWordSets(dataDir, d.lang);
+    const sets = await paperWordSets(dataDir, d.lang, d.words === 'pool-train' ? 'pool' : 'paper');
     const dims = (d.dimensions?.map((x) => canonicalDimension(x)!) ?? [...sets.train.dimensions]) as Dimension[];
     const col = dims.map((x) => sets.train.dimensions.indexOf(x));
     let wordIdx = sets.train.words.map((_, i) => i);
