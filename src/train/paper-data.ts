@@ -17,8 +17,8 @@ export interface NormSet {
   lang: Lang;
   words: string[];
   dimensions: Dimension[];
-  /** Row-major words × dimensions (NaN where missing). */
-  values: Float32Array;
+  /** Row-major words × dimensions (NaN where missing), the file's values (float64: the paper's answer texts round them). */
+  values: Float64Array;
   file: string;
 }
 
@@ -43,7 +43,7 @@ export function distinctWords(p: PairedRatings, lang: Lang): NormSet {
     words.push(w);
     values.push(...v);
   }
-  return { lang, words, dimensions: dims, values: Float32Array.from(values), file: p.source };
+  return { lang, words, dimensions: dims, values: Float64Array.from(values), file: p.source };
 }
 
 /** Which split the training words come from: the paper's own (default) or the pool alternative. */
