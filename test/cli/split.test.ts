@@ -31,16 +31,6 @@ describe('smft split', { concurrency: 3 }, () => {
     assert.match(info.files[0].sha256, /^[0-9a-f]{64}$/);
   });
 
-  test('--pool writes the pool alternative and prints its counts', async () => {
-    const out = join(tmp, 'pool');
-    const r = await runSplit(['--pool', '--out', out]);
-    assert.equal(r.code, 0, r.stderr);
-    assert.match(r.stdout, /^removed: 768 pool pairs sharing a word with eval \(768 by English word, 454 by Dutch word/m);
-    assert.match(r.stdout, /^train: 4668 pairs \(4022 English, 4668 Dutch words\); not the paper's training set \(that is --paper\)$/m);
-    assert.equal(readCsv(join(out, 'train.csv')).rows.length, 4668);
-    assert.equal(JSON.parse(readFileSync(join(out, 'split.json'), 'utf8')).kind, 'pool');
-  });
-
   test('--norms with a seed is reproducible, and another seed differs', async () => {
     const [a, b, c] = await Promise.all([1, 2, 3].map((k) => runSplit(['--norms', PAIRS, '--seed', k === 3 ? '12' : '11', '--eval-count', '1000', '--out', join(tmp, `seeded-${k}`)])));
     for (const r of [a, b, c]) assert.equal(r.code, 0, r.stderr);
