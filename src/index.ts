@@ -9,7 +9,9 @@ export { loadPredictions, expectedRating, type LoadPredictionsOptions } from './
 export { readCsv } from './data/csv.js';
 export { resolveDataDir } from './data/datadir.js';
 export { fetchData } from './data/fetch.js';
-export { SOURCES, PAPER_FILES } from './data/sources.js';
+export { SOURCES, PAPER_FILES, PAIRS_FILE } from './data/sources.js';
+export { paperSplit, poolSplit, customSplit, customPairSplit, trainTestSplit, checkLeakage, PAPER_SPLIT, type PaperSplit, type PoolSplit, type TrainTestIndices } from './data/splits.js';
+export { MT19937, RandomState } from './util/mt19937.js';
 
 export { type RatingTable, HUMAN, modelsOf, column } from './eval/table.js';
 export { evaluate, type EvaluateOptions, type Evaluation } from './eval/evaluate.js';

@@ -29,6 +29,12 @@ export const SOURCES: DataSource[] = [
   },
 ];
 
+/**
+ * The 7 861 English–Dutch pairs (Lancaster × Dutch norms, matched through DeepL translations)
+ * from which the paper's authors drew their train/eval split (src/data/splits.ts paperSplit).
+ */
+export const PAIRS_FILE = 'lancaster_x_dutch_translation_pairs_SUBSET_7861.csv';
+
 /** Files of the paper's own materials that smft reads from `<data dir>/paper/`. */
 export const PAPER_FILES = {
   evalEn: 'paper/eval_en_1572_with_predictions.csv',

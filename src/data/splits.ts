@@ -1,17 +1,15 @@
 import { existsSync } from 'node:fs';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import Papa from 'papaparse';
 import { SmftError } from '../util/errors.js';
 import { log } from '../util/log.js';
+import { RandomState } from '../util/mt19937.js';
 import { Rng } from '../util/rng.js';
 import { wordKey } from './columns.js';
 import { OFFICIAL_STEM, type Dimension } from './dimensions.js';
 import type { Norms } from './norms.js';
-import { PAPER_FILES } from './sources.js';
+import { PAIRS_FILE, PAPER_FILES } from './sources.js';
 import { loadPaired, type PairedRatings, type PairRow } from './translations.js';
-
-/** Training concepts the paper reports (Wu et al., arXiv 2603.03313): 60 % of 3930 concepts, of which the 1572 eval words are the 40 %. */
-export const PAPER_REPORTED_TRAIN_CONCEPTS = 2358;
 
 export interface SideCounts {
   rows: number;
@@ -19,8 +17,111 @@ export interface SideCounts {
   uniqueNl: number;
 }
 
-export interface PaperSplitCounts {
-  /** The paper's train pool (rows are English–Dutch pairs). */
+function sideCounts(p: PairedRatings): SideCounts {
+  return {
+    rows: p.rows.length,
+    uniqueEn: new Set(p.rows.map((r) => wordKey(r.en))).size,
+    uniqueNl: new Set(p.rows.map((r) => wordKey(r.nl))).size,
+  };
+}
+
+/** Row indices of one scikit-learn train/test split, each side in the order sklearn returns it. */
+export interface TrainTestIndices {
+  train: Int32Array;
+  test: Int32Array;
+}
+
+/**
+ * scikit-learn's `train_test_split(range(n), test_size=testSize, random_state=seed)` (shuffle
+ * on, no stratification): `perm = numpy.random.RandomState(seed).permutation(n)`, test =
+ * `perm[:ceil(testSize·n)]`, train = the next `n − ceil(testSize·n)` entries. Bit-exact with
+ * NumPy (src/util/mt19937.ts).
+ */
+export function trainTestSplit(n: number, testSize: number, seed: number): TrainTestIndices {
+  if (!(testSize > 0 && testSize < 1)) throw new SmftError(`test size must be a fraction between 0 and 1 (got ${testSize})`);
+  if (!Number.isInteger(n) || n < 1) throw new SmftError(`cannot split ${n} rows`);
+  const nTest = Math.ceil(testSize * n);
+  const nTrain = n - nTest;
+  if (nTrain === 0) throw new SmftError(`with n_samples=${n} and test_size=${testSize}, the train set would be empty`);
+  const perm = new RandomState(seed).permutation(n);
+  return { test: perm.slice(0, nTest), train: perm.slice(nTest, nTest + nTrain) };
+}
+
+/**
+ * How the paper's authors drew their split (sampling notebook, Minghua5/Sensorimotor-
+ * Representation-in-LLMs `data/sampling.ipynb` at 2d10db0): the 7 861 English–Dutch pairs →
+ * `train_test_split(test_size=0.5, random_state=42)`, keep the train half (3 930) →
+ * `train_test_split(test_size=0.4, random_state=42)` → 2 358 training / 1 572 eval pairs.
+ */
+export const PAPER_SPLIT = {
+  file: PAIRS_FILE,
+  seed: 42,
+  /** The two calls' test sizes; the first call's test half is discarded. */
+  testSizes: [0.5, 0.4] as const,
+  counts: { pairs: 7861, half: 3930, train: 2358, eval: 1572 },
+} as const;
+
+export interface PaperSplit {
+  train: PairedRatings;
+  eval: PairedRatings;
+  /** 0-based data-row indices into the pairs file: train in sklearn's order, eval in the order of `eval` below. */
+  indices: { train: number[]; eval: number[] };
+  counts: { pairs: number; half: number; train: SideCounts; eval: SideCounts };
+  /** The pairs file, and the paper's eval file when present (its pairs equal `eval` as a set; eval follows its order). */
+  files: { pairs: string; evalFile?: string };
+}
+
+/**
+ * The paper's own split, reproduced exactly (PAPER_SPLIT). Train: 2 358 pairs (2 358 distinct
+ * English and Dutch words), in the order the notebook's second `train_test_split` returned them.
+ * Eval: 1 572 pairs; when `paper/eval_en_1572_with_predictions.csv` is in the data directory
+ * they are checked to equal its pairs as a set and put in its order (so ratings line up with
+ * the paper's predictions), otherwise they keep sklearn's order. Leakage-checked.
+ */
+export async function paperSplit(dataDir: string): Promise<PaperSplit> {
+  const pairsFile = join(dataDir, PAPER_SPLIT.file);
+  if (!existsSync(pairsFile)) throw new SmftError(`the paper's split needs ${pairsFile} (the 7 861 English–Dutch pairs); it is not in the data directory (set --data-dir or SMFT_DATA_DIR)`);
+  const all = await loadPaired(pairsFile);
+  if (all.counts.rows !== PAPER_SPLIT.counts.pairs || all.rows.length !== all.counts.rows) {
+    throw new SmftError(`the paper's split needs the ${PAPER_SPLIT.counts.pairs} complete, distinct pairs the authors split; this file has ${all.counts.rows} rows (${all.counts.incomplete} incomplete, ${all.counts.duplicates} repeated)`, pairsFile);
+  }
+  const [t1, t2] = PAPER_SPLIT.testSizes;
+  const half = trainTestSplit(all.rows.length, t1, PAPER_SPLIT.seed).train;
+  const second = trainTestSplit(half.length, t2, PAPER_SPLIT.seed);
+  const trainIdx = Array.from(second.train, (i) => half[i]);
+  let evalIdx = Array.from(second.test, (i) => half[i]);
+  const evalPath = join(dataDir, PAPER_FILES.evalEn);
+  const evalFile = existsSync(evalPath) ? evalPath : undefined;
+  if (evalFile) evalIdx = inEvalFileOrder(all.rows, evalIdx, (await loadPaired(evalFile)).rows, pairsFile, evalFile);
+  const side = (idx: number[], source: string): PairedRatings => ({ source, enDimensions: all.enDimensions, nlDimensions: all.nlDimensions, rows: idx.map((i) => all.rows[i]) });
+  const train = side(trainIdx, `${pairsFile} (the paper's training pairs)`);
+  const ev = side(evalIdx, `${pairsFile} (the paper's eval pairs)`);
+  checkLeakage(train, ev);
+  const counts = { pairs: all.rows.length, half: half.length, train: sideCounts(train), eval: sideCounts(ev) };
+  log.info(counts, `paper split: train ${counts.train.rows} pairs, eval ${counts.eval.rows} pairs (scikit-learn train_test_split, random_state ${PAPER_SPLIT.seed}, twice)`);
+  return { train, eval: ev, indices: { train: trainIdx, eval: evalIdx }, counts, files: { pairs: pairsFile, evalFile } };
+}
+
+const pairKey = (r: { en: string; nl: string }): string => `${wordKey(r.en)}\u0000${wordKey(r.nl)}`;
+
+/** The eval indices reordered as the paper's eval file lists its pairs; an error unless the two sets are equal. */
+function inEvalFileOrder(rows: readonly PairRow[], evalIdx: number[], fileRows: readonly PairRow[], pairsFile: string, evalFile: string): number[] {
+  const byKey = new Map(evalIdx.map((i) => [pairKey(rows[i]), i]));
+  const out: number[] = [];
+  const notDrawn: string[] = [];
+  for (const r of fileRows) {
+    const i = byKey.get(pairKey(r));
+    if (i === undefined) notDrawn.push(`${r.en} – ${r.nl}`);
+    else out.push(i);
+  }
+  if (notDrawn.length || out.length !== evalIdx.length || new Set(out).size !== out.length) {
+    throw new SmftError(`the split of ${basename(pairsFile)} does not give the paper's eval pairs: ${notDrawn.length} of the file's ${fileRows.length} pairs were not drawn (e.g. ${notDrawn.slice(0, 3).join(', ')}); is this the authors' 7 861-pair file?`, evalFile);
+  }
+  return out;
+}
+
+export interface PoolSplitCounts {
+  /** The pool (rows are English–Dutch pairs). */
   pool: SideCounts;
   /** Pool rows left out because their English or Dutch word is in the eval set. */
   removed: {
@@ -35,37 +136,27 @@ export interface PaperSplitCounts {
   };
   train: SideCounts;
   eval: SideCounts;
-  /** What the paper reports, for comparison. */
-  paperReportedTrainConcepts: number;
 }
 
-export interface PaperSplit {
+export interface PoolSplit {
   train: PairedRatings;
   eval: PairedRatings;
-  counts: PaperSplitCounts;
+  counts: PoolSplitCounts;
   files: { eval: string; trainPool: string };
 }
 
-function sideCounts(p: PairedRatings): SideCounts {
-  return {
-    rows: p.rows.length,
-    uniqueEn: new Set(p.rows.map((r) => wordKey(r.en))).size,
-    uniqueNl: new Set(p.rows.map((r) => wordKey(r.nl))).size,
-  };
-}
-
 /**
- * The paper's split. Eval: exactly the 1572 pairs of `paper/eval_en_1572_with_predictions.csv`
- * (English `Word`, Dutch `Woord`). Train: the rows of `paper/train_pool_5436.csv` minus every
- * row whose English OR Dutch word is also in the eval set (case-insensitive); the pools are rows
- * of English–Dutch pairs and share English words with the eval set through other translations.
- * The result is checked for leakage.
+ * An alternative to the paper's split with more training pairs (`smft split --pool`). Eval:
+ * exactly the 1572 pairs of `paper/eval_en_1572_with_predictions.csv`. Train: the rows of
+ * `paper/train_pool_5436.csv` (a later re-run of the authors' sampling notebook without the
+ * back-translation filter; NOT what the paper trained on) minus every row whose English OR
+ * Dutch word is also in the eval set (case-insensitive): 4 668 pairs, 4 022 English words.
  */
-export async function paperSplit(dataDir: string): Promise<PaperSplit> {
+export async function poolSplit(dataDir: string): Promise<PoolSplit> {
   const evalFile = join(dataDir, PAPER_FILES.evalEn);
   const poolFile = join(dataDir, PAPER_FILES.trainPool);
   for (const f of [evalFile, poolFile]) {
-    if (!existsSync(f)) throw new SmftError(`the paper's split needs ${f}; it is not in the data directory (set --data-dir or SMFT_DATA_DIR)`);
+    if (!existsSync(f)) throw new SmftError(`the pool split needs ${f}; it is not in the data directory (set --data-dir or SMFT_DATA_DIR)`);
   }
   const ev = await loadPaired(evalFile);
   if (ev.counts.incomplete || ev.counts.duplicates) {
@@ -87,7 +178,7 @@ export async function paperSplit(dataDir: string): Promise<PaperSplit> {
   checkLeakage(train, evalSet);
   const poolEn = new Set(pool.rows.map((r) => wordKey(r.en)));
   const poolNl = new Set(pool.rows.map((r) => wordKey(r.nl)));
-  const counts: PaperSplitCounts = {
+  const counts: PoolSplitCounts = {
     pool: { ...sideCounts(pool), rows: pool.counts.rows },
     removed: {
       rows: pool.rows.length - trainRows.length, byEn, byNl,
@@ -96,9 +187,8 @@ export async function paperSplit(dataDir: string): Promise<PaperSplit> {
     },
     train: sideCounts(train),
     eval: sideCounts(evalSet),
-    paperReportedTrainConcepts: PAPER_REPORTED_TRAIN_CONCEPTS,
   };
-  log.info(counts, `paper split: train ${counts.train.rows} pairs (${counts.train.uniqueEn} English words), eval ${counts.eval.rows}; ${counts.removed.rows} pool rows removed for sharing a word with eval`);
+  log.info(counts, `pool split: train ${counts.train.rows} pairs (${counts.train.uniqueEn} English words), eval ${counts.eval.rows}; ${counts.removed.rows} pool rows removed for sharing a word with eval`);
   return { train, eval: evalSet, counts, files: { eval: evalFile, trainPool: poolFile } };
 }
 

@@ -8,6 +8,7 @@ export { LmTokenizer, type ChatMessage } from './tokenizer.js';
 export { SafetensorsFile, WeightSource, readSafetensors, writeSafetensors, type F32Tensor } from './safetensors.js';
 export { loadTemplates, defaultTemplatesDir, fillTemplate, PLACEHOLDERS, type PromptTemplate } from './prompts.js';
 export { rateWords, PromptBuilder, digitTokenIds, ratingFromLogits, checkWords, type RatingRow, type RateOptions, type RateStats } from './rate.js';
+export { rateWordsDecimal, readDecimal, decimalRating, parseRatingText, RATING_READS, type RatingRead, type DecimalRateOptions } from './decimal.js';
 export { PredictionsWriter, PREDICTION_COLUMNS } from './predictions.js';
 export { embedWords, saveEmbeddings, loadEmbeddings, DEFAULT_EMBED_PROMPTS, type EmbedOptions, type WordEmbeddings } from './embed.js';
 export { rateWordsParallel, type ParallelRateOptions } from './parallel.js';

@@ -84,6 +84,11 @@ export class LmTokenizer {
     return this.tok.pad_token_id ?? this.tok.eos_token_id ?? 0;
   }
 
+  /** End-of-sequence token id, when the tokenizer has one. */
+  get eosTokenId(): number | undefined {
+    return this.tok.eos_token_id ?? undefined;
+  }
+
   get vocabSize(): number {
     return this.tok.get_vocab().size;
   }

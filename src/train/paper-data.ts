@@ -1,13 +1,14 @@
 /**
- * The paper's word sets for head training, from the project's split (src/data/splits.ts
- * paperSplit: the train pool minus every pair whose English or Dutch word is in the eval set),
- * reduced to one row per distinct word of one language, with that language's human means.
+ * The paper's word sets for training, from the paper's own split (src/data/splits.ts
+ * paperSplit: 2 358 training / 1 572 eval pairs drawn as the authors did), reduced to one row
+ * per distinct word of one language, with that language's human means. `poolSplit` (the later
+ * re-run's pool minus every pair sharing a word with eval) is the alternative with more words.
  */
 import { SmftError } from '../util/errors.js';
 import { log } from '../util/log.js';
 import { wordKey } from '../data/columns.js';
 import type { Dimension, Lang } from '../data/dimensions.js';
-import { paperSplit } from '../data/splits.js';
+import { paperSplit, poolSplit } from '../data/splits.js';
 import type { PairedRatings } from '../data/translations.js';
 
 export { PAPER_FILES } from '../data/sources.js';
@@ -16,8 +17,8 @@ export interface NormSet {
   lang: Lang;
   words: string[];
   dimensions: Dimension[];
-  /** Row-major words × dimensions (NaN where missing). */
-  values: Float32Array;
+  /** Row-major words × dimensions (NaN where missing), the file's values (float64: the paper's answer texts round them). */
+  values: Float64Array;
   file: string;
 }
 
@@ -42,14 +43,22 @@ export function distinctWords(p: PairedRatings, lang: Lang): NormSet {
     words.push(w);
     values.push(...v);
   }
-  return { lang, words, dimensions: dims, values: Float32Array.from(values), file: p.source };
+  return { lang, words, dimensions: dims, values: Float64Array.from(values), file: p.source };
 }
 
-/** Training and eval words of one language under the paper's split. */
-export async function paperWordSets(dataDir: string, lang: Lang): Promise<{ train: NormSet; eval: NormSet; poolRowsRemoved: number }> {
-  const split = await paperSplit(dataDir);
-  const train = distinctWords(split.train, lang);
-  const ev = distinctWords(split.eval, lang);
-  log.info({ lang, trainPairs: split.train.rows.length, trainWords: train.words.length, evalWords: ev.words.length }, 'paper word sets for head training');
-  return { train, eval: ev, poolRowsRemoved: split.counts.removed.rows };
+/** Which split the training words come from: the paper's own (default) or the pool alternative. */
+export type WordSplit = 'paper' | 'pool';
+
+export const WORD_SPLIT_DESCRIPTION: Record<WordSplit, string> = {
+  paper: "paperSplit: the paper's own 2358 training / 1572 eval pairs (scikit-learn train_test_split, random_state 42, twice, on the 7861-pair file)",
+  pool: 'poolSplit: paper/train_pool_5436.csv minus every pair sharing an English or Dutch word with the 1572 eval pairs',
+};
+
+/** Training and eval words of one language under the paper's split (or the pool alternative). */
+export async function paperWordSets(dataDir: string, lang: Lang, split: WordSplit = 'paper'): Promise<{ train: NormSet; eval: NormSet; split: string }> {
+  const s = split === 'pool' ? await poolSplit(dataDir) : await paperSplit(dataDir);
+  const train = distinctWords(s.train, lang);
+  const ev = distinctWords(s.eval, lang);
+  log.info({ lang, split, trainPairs: s.train.rows.length, trainWords: train.words.length, evalWords: ev.words.length }, 'training and eval words');
+  return { train, eval: ev, split: WORD_SPLIT_DESCRIPTION[split] };
 }

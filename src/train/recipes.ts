@@ -18,7 +18,7 @@ import { loadHeadCheckpoint, saveHeadCheckpoint, type HeadCheckpointConfig } fro
 import { predictRatings, type HeadRatings } from './predict.js';
 import { trainRegressionHead, type RegressionConfig } from './regression.js';
 import { evaluateQa, gloveQaData, readQaItems, trainQaHead, type QaConfig, type QaEvaluation } from './qa.js';
-import { PAPER_FILES, paperWordSets } from './paper-data.js';
+import { PAPER_FILES, paperWordSets, type WordSplit } from './paper-data.js';
 
 /**
  * Recipe settings for the GloVe regression head: one hidden layer (256, GELU, dropout 0.5) on
@@ -62,6 +62,8 @@ export interface NormsHeadOptions {
    */
   features: FeatureMatrix | ((words: readonly string[]) => { matrix: FeatureMatrix; unknown: string[] });
   dataDir?: string;
+  /** Training words: the paper's own split (default) or the pool alternative. */
+  split?: WordSplit;
   /** Training settings (defaults: REGRESSION_DEFAULTS, or the caller's recipe). */
   config?: Partial<RegressionConfig>;
   label?: string;
@@ -79,14 +81,14 @@ export interface NormsHeadResult {
 }
 
 /**
- * Train a regression head on the paper's training words of one language (the project's paper
- * split) from any word features: GloVe, or an LLM's cached hidden states (the head-only fast
+ * Train a regression head on the paper's training words of one language (the paper's own split,
+ * or the pool alternative) from any word features: GloVe, or an LLM's cached hidden states (the head-only fast
  * path of the en_ft / nl_ft conditions).
  */
 export async function trainNormsHead(opts: NormsHeadOptions): Promise<NormsHeadResult> {
   const dataDir = resolveDataDir(opts.dataDir);
   const t0 = performance.now();
-  const { train: set, poolRowsRemoved } = await paperWordSets(dataDir, opts.lang);
+  const { train: set, split } = await paperWordSets(dataDir, opts.lang, opts.split);
   let feats: { matrix: FeatureMatrix; unknown: string[] };
   if (typeof opts.features === 'function') {
     feats = opts.features(set.words);
@@ -113,8 +115,8 @@ export async function trainNormsHead(opts: NormsHeadOptions): Promise<NormsHeadR
       out: opts.out,
       label: opts.label ?? `${opts.lang} head`,
       provenance: {
-        lang: opts.lang, dataDir, trainPool: PAPER_FILES.trainPool, evalSet: opts.lang === 'en' ? PAPER_FILES.evalEn : PAPER_FILES.evalNl,
-        split: 'paperSplit (pool minus pairs sharing an English or Dutch word with eval)', poolRowsRemoved, trainingWords: set.words.length,
+        lang: opts.lang, dataDir, evalSet: opts.lang === 'en' ? PAPER_FILES.evalEn : PAPER_FILES.evalNl,
+        split, trainingWords: set.words.length,
         featureWords: feats.matrix.words.length, unknownWords: feats.unknown.length, unknownExamples: feats.unknown.slice(0, 20),
         ...opts.provenance,
       },

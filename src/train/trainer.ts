@@ -232,7 +232,7 @@ export interface TrainLoraResult {
 }
 
 /** Train/validation split of example indices by group (seeded). */
-export function splitByGroup(objective: TrainObjective, valFraction: number, seed: number): { train: Int32Array; val: Int32Array } {
+export function splitByGroup(objective: Pick<TrainObjective, 'size' | 'group'>, valFraction: number, seed: number): { train: Int32Array; val: Int32Array } {
   const groups = new Map<string, number[]>();
   for (let i = 0; i < objective.size; i++) {
     const g = objective.group(i);

@@ -14,18 +14,19 @@ before(() => { tmp = mkdtempSync(join(tmpdir(), 'smft-split-cli-')); });
 after(() => { rmSync(tmp, { recursive: true, force: true }); });
 
 describe('smft split', { concurrency: 3 }, () => {
-  test('--paper writes train.csv, eval.csv, split.json and prints the counts', async () => {
+  test("--paper writes the authors' split: train.csv (2358), eval.csv (1572), split.json, and prints the counts", async () => {
     const out = join(tmp, 'paper');
     const r = await runSplit(['--paper', '--out', out]);
     assert.equal(r.code, 0, r.stderr);
-    assert.match(r.stdout, /^eval: {2}1572 pairs \(1572 English, 1572 Dutch words\)/m);
-    assert.match(r.stdout, /^removed: 768 pool pairs sharing a word with eval \(768 by English word, 454 by Dutch word/m);
-    assert.match(r.stdout, /^train: 4668 pairs \(4022 English, 4668 Dutch words\); the paper reports 2358 training concepts$/m);
-    assert.equal(readCsv(join(out, 'train.csv')).rows.length, 4668);
+    assert.match(r.stdout, /^pairs: 7861 in lancaster_x_dutch_translation_pairs_SUBSET_7861\.csv; half kept by the first split \(test_size 0\.5, random_state 42\): 3930$/m);
+    assert.match(r.stdout, /^train: 2358 pairs \(2358 English, 2358 Dutch words\)$/m);
+    assert.match(r.stdout, /^eval: {2}1572 pairs \(1572 English, 1572 Dutch words\), the pairs of eval_en_1572_with_predictions\.csv \(same set, its order\)$/m);
+    assert.equal(readCsv(join(out, 'train.csv')).rows.length, 2358);
     assert.equal(readCsv(join(out, 'eval.csv')).rows.length, 1572);
     const info = JSON.parse(readFileSync(join(out, 'split.json'), 'utf8'));
     assert.equal(info.kind, 'paper');
-    assert.deepEqual(info.counts.train, { rows: 4668, uniqueEn: 4022, uniqueNl: 4668 });
+    assert.deepEqual(info.counts.train, { rows: 2358, uniqueEn: 2358, uniqueNl: 2358 });
+    assert.equal(info.indices.train.length, 2358);
     assert.equal(info.files.length, 2);
     assert.match(info.files[0].sha256, /^[0-9a-f]{64}$/);
   });
@@ -44,7 +45,8 @@ describe('smft split', { concurrency: 3 }, () => {
 
   const errors: Array<[string, string[], RegExp]> = [
     ['--paper with --seed', ['--paper', '--seed', '3'], /^smft: error: --seed applies to --norms only; the paper's split is fixed$/],
-    ['neither --paper nor --norms', [], /^smft: error: give exactly one of --paper or --norms FILE$/],
+    ['neither --paper nor --norms', [], /^smft: error: give exactly one of --paper, --pool or --norms FILE$/],
+    ['--paper with --pool', ['--paper', '--pool'], /^smft: error: give exactly one of --paper, --pool or --norms FILE$/],
     ['--norms a semicolon file', ['--norms', join(BAD, 'semicolon.csv')], new RegExp(`^smft: error: ${join(BAD, 'semicolon.csv').replace(/[.]/g, '\\.')}:1: header uses ';' as delimiter`)],
     ['--norms a file without norms', ['--norms', join(BAD, 'non-numeric.csv')], /^smft: error: .*non-numeric\.csv: no Lancaster \('Auditory\.mean' …\) or Dutch \('Horen' …\) norm columns found$/],
     ['--eval-fraction out of range', ['--norms', PAIRS, '--eval-fraction', '1.5'], /^smft: error: eval fraction must be between 0 and 1 \(got 1\.5\)$/],

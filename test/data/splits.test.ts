@@ -1,18 +1,19 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { wordKey } from '../../src/data/columns.js';
 import { readCsv } from '../../src/data/csv.js';
 import { loadNorms, normsFromTable } from '../../src/data/norms.js';
-import { PAPER_FILES } from '../../src/data/sources.js';
+import { PAIRS_FILE, PAPER_FILES } from '../../src/data/sources.js';
 import {
-  checkLeakage, customPairSplit, customSplit, normsToCsv, paperSplit, pairedToCsv, PAPER_REPORTED_TRAIN_CONCEPTS,
+  checkLeakage, customPairSplit, customSplit, normsToCsv, paperSplit, pairedToCsv, poolSplit,
 } from '../../src/data/splits.js';
 import { loadPaired, pairedFromTable, type PairedRatings } from '../../src/data/translations.js';
 import { SmftError } from '../../src/util/errors.js';
 import { testDataDir } from '../helpers/data.js';
+import { readJson } from '../helpers/golden.js';
 
 const DATA = testDataDir();
 const NORARE = join(DATA, 'lancaster_sensorimotor_norms_SUBSET_norare_2708.tsv');
@@ -22,24 +23,74 @@ before(() => { tmp = mkdtempSync(join(tmpdir(), 'smft-splits-')); });
 after(() => { rmSync(tmp, { recursive: true, force: true }); });
 
 const split = paperSplit(DATA);
+const pool = poolSplit(DATA);
 
-test("paper split: eval = the 1572 eval pairs, train = pool minus every pair sharing a word with eval", async () => {
+interface PaperGolden { paper: { file: string; half: number[]; train: number[]; eval: number[] } }
+const GOLDEN = readJson<PaperGolden>(join(import.meta.dirname, '..', 'fixtures', 'split', 'golden.json')).paper;
+const key = (r: { en: string; nl: string }) => `${wordKey(r.en)}|${wordKey(r.nl)}`;
+
+test("paper split: the authors' two train_test_split calls on the 7861 pairs give 2358 training / 1572 eval pairs", async () => {
   const s = await split;
+  assert.deepEqual(s.counts, {
+    pairs: 7861, half: 3930,
+    train: { rows: 2358, uniqueEn: 2358, uniqueNl: 2358 },
+    eval: { rows: 1572, uniqueEn: 1572, uniqueNl: 1572 },
+  });
+  assert.equal(GOLDEN.file, PAIRS_FILE);
+  // The same row indices as NumPy + scikit-learn's logic (scripts/reference/numpy_split_reference.py).
+  assert.deepEqual(s.indices.train, GOLDEN.train);
+  assert.deepEqual([...s.indices.eval].sort((a, b) => a - b), [...GOLDEN.eval].sort((a, b) => a - b));
+  const pairs = readCsv(join(DATA, PAIRS_FILE));
+  assert.deepEqual(s.train.rows.map((r) => r.en), GOLDEN.train.map((i) => pairs.rows[i][pairs.col('Word')].trim()));
+  assert.deepEqual(s.train.rows.map((r) => r.nl), GOLDEN.train.map((i) => pairs.rows[i][pairs.col('Woord')].trim()));
+  assert.equal(new Set([...GOLDEN.train, ...GOLDEN.eval]).size, 3930, 'disjoint row sets');
+  assert.ok([...GOLDEN.train, ...GOLDEN.eval].every((i) => GOLDEN.half.includes(i)), 'both come from the kept half');
+});
+
+test("paper split: the eval pairs equal the paper's eval file's pairs as a set, in that file's order; no word is on both sides", async () => {
+  const s = await split;
+  const en = readCsv(join(DATA, PAPER_FILES.evalEn));
+  const fileKeys = en.rows.map((r) => key({ en: r[en.col('Word')], nl: r[en.col('Woord')] }));
+  assert.deepEqual(s.eval.rows.map(key), fileKeys);
+  const pairs = readCsv(join(DATA, PAIRS_FILE));
+  const drawn = new Set(GOLDEN.eval.map((i) => key({ en: pairs.rows[i][pairs.col('Word')], nl: pairs.rows[i][pairs.col('Woord')] })));
+  assert.deepEqual(drawn, new Set(fileKeys));
+  assert.deepEqual(checkLeakage(s.train, s.eval), { train: { en: 2358, nl: 2358 }, eval: { en: 1572, nl: 1572 } });
+  // Ratings come from the pairs file, and equal the eval file's (its `Foot.mean` / `Hand.mean` = foot_leg / hand_arm).
+  const ev = await loadPaired(join(DATA, PAPER_FILES.evalEn));
+  assert.deepEqual(s.eval.rows.map((r) => [...r.enRatings, ...r.nlRatings]), ev.rows.map((r) => [...r.enRatings, ...r.nlRatings]));
+  assert.deepEqual(s.train.enDimensions, ['auditory', 'gustatory', 'haptic', 'interoceptive', 'olfactory', 'visual', 'foot_leg', 'hand_arm', 'head', 'mouth', 'torso']);
+  assert.deepEqual(s.train.nlDimensions, ['horen', 'proeven', 'voelen', 'sensaties', 'ruiken', 'zien']);
+});
+
+test("paper split: a pairs file that is not the authors' is refused with one clear line", async () => {
+  const dir = join(tmp, 'not-paper');
+  mkdirSync(join(dir, 'paper'), { recursive: true });
+  const lines = readFileSync(join(DATA, PAIRS_FILE), 'utf8').split('\n');
+  // Same number of rows, but the order changed: the draw no longer gives the paper's eval pairs.
+  writeFileSync(join(dir, PAIRS_FILE), [lines[0], ...lines.slice(1).filter(Boolean).reverse()].join('\n') + '\n');
+  copyFileSync(join(DATA, PAPER_FILES.evalEn), join(dir, PAPER_FILES.evalEn));
+  await assert.rejects(paperSplit(dir), (e: Error) => e instanceof SmftError && /does not give the paper's eval pairs: \d+ of the file's 1572 pairs were not drawn/.test(e.message));
+  writeFileSync(join(dir, PAIRS_FILE), lines.slice(0, 101).join('\n') + '\n');
+  await assert.rejects(paperSplit(dir), /needs the 7861 complete, distinct pairs the authors split; this file has 100 rows/);
+  await assert.rejects(paperSplit(join(tmp, 'nowhere')), /the paper's split needs .*lancaster_x_dutch_translation_pairs_SUBSET_7861\.csv/);
+});
+
+test('pool split: eval = the 1572 eval pairs, train = pool minus every pair sharing a word with eval', async () => {
+  const s = await pool;
   assert.deepEqual(s.counts, {
     pool: { rows: 5436, uniqueEn: 4642, uniqueNl: 5436 },
     removed: { rows: 768, byEn: 768, byNl: 454, sharedEn: 620, sharedNl: 454 },
     train: { rows: 4668, uniqueEn: 4022, uniqueNl: 4668 },
     eval: { rows: 1572, uniqueEn: 1572, uniqueNl: 1572 },
-    paperReportedTrainConcepts: PAPER_REPORTED_TRAIN_CONCEPTS,
   });
-  // The paper's 2358 training concepts (60 % of 3930; the 1572 eval words are the 40 %) are not
-  // what the published pool gives: 4668 pairs / 4022 English words remain after removing the
-  // overlap. Pinned here so that a change is noticed.
-  assert.equal(PAPER_REPORTED_TRAIN_CONCEPTS, 2358);
+  // Only 706 of the paper's 2358 training pairs are in this pool (it is a later re-run of the notebook).
+  const paper = new Set((await split).train.rows.map(key));
+  assert.equal(s.train.rows.filter((r) => paper.has(key(r))).length, 706);
 });
 
-test('paper split: eval is exactly the words of both paper eval files, in file order', async () => {
-  const s = await split;
+test('pool split: eval is exactly the words of both paper eval files, in file order', async () => {
+  const s = await pool;
   const en = readCsv(join(DATA, PAPER_FILES.evalEn));
   assert.deepEqual(s.eval.rows.map((r) => r.en), en.rows.map((r) => r[en.col('Word')].trim()));
   assert.deepEqual(s.eval.rows.map((r) => r.nl), en.rows.map((r) => r[en.col('Woord')].trim()));
@@ -48,32 +99,22 @@ test('paper split: eval is exactly the words of both paper eval files, in file o
   assert.deepEqual(new Set(nl.rows.map((r) => wordKey(r[nl.col('Woord')]))), new Set(s.eval.rows.map((r) => wordKey(r.nl))));
 });
 
-test('paper split: no leakage, and every removed pool row does share a word with eval', async () => {
-  const s = await split;
+test('pool split: no leakage, and every removed pool row does share a word with eval', async () => {
+  const s = await pool;
   const report = checkLeakage(s.train, s.eval);
   assert.deepEqual(report, { train: { en: 4022, nl: 4668 }, eval: { en: 1572, nl: 1572 } });
   const evEn = new Set(s.eval.rows.map((r) => wordKey(r.en)));
   const evNl = new Set(s.eval.rows.map((r) => wordKey(r.nl)));
-  const pool = await loadPaired(join(DATA, PAPER_FILES.trainPool));
-  const inTrain = new Set(s.train.rows.map((r) => `${wordKey(r.en)}|${wordKey(r.nl)}`));
-  for (const r of pool.rows) {
+  const rows = await loadPaired(join(DATA, PAPER_FILES.trainPool));
+  const inTrain = new Set(s.train.rows.map(key));
+  for (const r of rows.rows) {
     const shares = evEn.has(wordKey(r.en)) || evNl.has(wordKey(r.nl));
-    assert.equal(inTrain.has(`${wordKey(r.en)}|${wordKey(r.nl)}`), !shares, `${r.en} – ${r.nl}`);
+    assert.equal(inTrain.has(key(r)), !shares, `${r.en} – ${r.nl}`);
   }
-});
-
-test('paper split: train rows carry the pool ratings (11 English, 6 Dutch dims in canonical order)', async () => {
-  const s = await split;
-  assert.deepEqual(s.train.enDimensions, ['auditory', 'gustatory', 'haptic', 'interoceptive', 'olfactory', 'visual', 'foot_leg', 'hand_arm', 'head', 'mouth', 'torso']);
-  assert.deepEqual(s.train.nlDimensions, ['horen', 'proeven', 'voelen', 'sensaties', 'ruiken', 'zien']);
   const first = s.train.rows[0];
   assert.equal(first.en, 'EXTREMELY');
-  assert.equal(first.nl, 'uitermate');
   assert.deepEqual(first.enRatings, [1.95, 1.5, 1.6, 2.75, 1.5, 2, 1.6, 1.75, 2.1, 1.85, 1.6]);
   assert.deepEqual(first.nlRatings, [0.6666666666666666, 0.25, 0.5, 0.25, 0.1666666666666667, 1.833333333333333]);
-  // The eval file's `Foot.mean` / `Hand.mean` are read as foot_leg / hand_arm.
-  const abandon = s.eval.rows.find((r) => r.en === 'ABANDON')!;
-  assert.deepEqual(abandon.enRatings.slice(6, 8), [1.1, 0.7]);
 });
 
 test('paper split CSVs round-trip through loadPaired and loadNorms', async () => {
@@ -83,8 +124,8 @@ test('paper split CSVs round-trip through loadPaired and loadNorms', async () =>
   const back = await loadPaired(f);
   assert.deepEqual(back.rows.map(({ en, nl, enRatings, nlRatings }) => ({ en, nl, enRatings, nlRatings })),
     s.train.rows.map(({ en, nl, enRatings, nlRatings }) => ({ en, nl, enRatings, nlRatings })));
-  assert.equal((await loadNorms(f, 'en')).words.length, 4022);
-  assert.equal((await loadNorms(f, 'nl')).words.length, 4668);
+  assert.equal((await loadNorms(f, 'en')).words.length, 2358);
+  assert.equal((await loadNorms(f, 'nl')).words.length, 2358);
 });
 
 test('custom split: deterministic for a seed, different for another, sizes and disjointness', async () => {

@@ -14,6 +14,7 @@ import { loadTemplates } from '../../lm/prompts.js';
 import { PredictionsWriter } from '../../lm/predictions.js';
 import { rateWords, type RatingRow } from '../../lm/rate.js';
 import { rateWordsParallel } from '../../lm/parallel.js';
+import { rateWordsDecimal, RATING_READS, type RatingRead } from '../../lm/decimal.js';
 import { embedWords, saveEmbeddings } from '../../lm/embed.js';
 import { rateWithHead } from '../../train/recipes.js';
 import { headRatingRows } from '../../train/predict.js';
@@ -37,6 +38,7 @@ export async function wordList(evalSet: string, lang: Lang, dataDir: string): Pr
 interface RateFlags {
   model?: string; checkpoint?: string; head?: string; evalSet: string; lang: Lang; out: string; prompts?: string;
   modelId?: string; backend: InferenceBackend; batchSize: number; prefixCache: boolean; workers: number; dataDir?: string; limit?: number;
+  read: RatingRead;
 }
 
 export function registerRate(program: Command): void {
@@ -56,8 +58,10 @@ export function registerRate(program: Command): void {
     .option('--no-prefix-cache', 'run every prompt in full (no shared-prefix KV cache)')
     .option('--workers <n>', 'TF.js backends: worker threads, each with its own copy of the model (onnx uses every core in one)', intOption('workers', 1), 1)
     .option('--limit <n>', 'rate only the first n words (smoke tests)', intOption('limit', 1))
+    .option('--read <how>', "digits: Σ k·p(k) over the next digit token; decimal / greedy: for models trained on the paper's decimal answers (\"targets\": \"paper\"), Σ p(d)·v(d) / v(argmax) with v(d) the greedy continuation after digit d read as a number", choiceOption('read', RATING_READS), 'digits')
     .option('--data-dir <dir>', 'data directory (default: SMFT_DATA_DIR or ./data)')
     .action(action(async (f: RateFlags) => {
+      if (f.read !== 'digits' && f.head) throw new SmftError('--read applies to language models, not to --head');
       const sources = [f.model && !f.checkpoint, f.checkpoint, f.head].filter(Boolean).length;
       if (sources !== 1) throw new SmftError('give exactly one of --model, --checkpoint (with optional --model) or --head');
       const dataDir = resolveDataDir(f.dataDir);
@@ -78,7 +82,14 @@ export function registerRate(program: Command): void {
       const writer = new PredictionsWriter(out, f.modelId ?? lm.name);
       const common = { words, templates, lang: f.lang, batchSize: f.batchSize, prefixCache: f.prefixCache, skip: (w: string, d: Dimension) => writer.has(w, d), onRows: (rows: RatingRow[]) => writer.append(rows) };
       let stats;
-      if (!runtime.onnx && f.workers > 1 && !checkpoint) {
+      if (f.read !== 'digits') {
+        const im = await inferenceModel(lm.model, { onnx: runtime.onnx, checkpoint, modelName: lm.name });
+        try {
+          ({ stats } = await rateWordsDecimal(im.engine, lm.tokenizer, { ...common, read: f.read }));
+        } finally {
+          await im.release();
+        }
+      } else if (!runtime.onnx && f.workers > 1 && !checkpoint) {
         ({ stats } = await rateWordsParallel({ ...common, model: lm.dir, backend: runtime.tfBackend as BackendName, workers: f.workers }));
       } else {
         if (runtime.onnx && f.workers > 1) log.warn({ workers: f.workers }, 'ONNX Runtime uses every core in one process; --workers ignored');

@@ -5,8 +5,8 @@ import { resolveDataDir } from '../../data/datadir.js';
 import { columnRole } from '../../data/columns.js';
 import type { Lang } from '../../data/dimensions.js';
 import { normsFromTable, readTable } from '../../data/norms.js';
-import { customPairSplit, customSplit, normsToCsv, paperSplit, pairedToCsv, type CustomSplitOptions } from '../../data/splits.js';
-import { isPairedTable, pairedFromTable } from '../../data/translations.js';
+import { customPairSplit, customSplit, normsToCsv, paperSplit, pairedToCsv, poolSplit, PAPER_SPLIT, type CustomSplitOptions } from '../../data/splits.js';
+import { isPairedTable, pairedFromTable, type PairedRatings } from '../../data/translations.js';
 import { writeDirAtomic } from '../../util/atomic.js';
 import { SmftError } from '../../util/errors.js';
 import { sha256File } from '../../util/hash.js';
@@ -15,6 +15,7 @@ import { action, choiceOption, intOption, numberOption } from '../run.js';
 
 interface SplitFlags {
   paper?: boolean;
+  pool?: boolean;
   norms?: string;
   lang?: Lang;
   evalFraction?: number;
@@ -27,14 +28,15 @@ interface SplitFlags {
 const say = (line: string): void => { process.stdout.write(line + '\n'); };
 
 /**
- * `smft split`: the paper's train/eval split, or a seeded split of any norms file, written as
+ * `smft split`: the paper's train/eval split, the pool alternative, or a seeded split of any norms file, written as
  * train.csv + eval.csv + split.json into --out (atomically: all or nothing).
  */
 export function registerSplit(program: Command): void {
   program
     .command('split')
-    .description("train/eval split: the paper's (eval = its 1572 words, train = its train pool minus every pair sharing a word with eval) or a seeded split of a norms file; checked for leakage")
-    .option('--paper', "the paper's split (needs paper/ in the data directory)")
+    .description("train/eval split: the paper's own (2358 / 1572 pairs), the pool alternative, or a seeded split of a norms file; checked for leakage")
+    .option('--paper', "the paper's split: 2358 training / 1572 eval pairs drawn from the 7861-pair file as the authors did (scikit-learn train_test_split, random_state 42, twice)")
+    .option('--pool', "an alternative with more training pairs: eval = the paper's 1572 pairs, train = paper/train_pool_5436.csv minus every pair sharing a word with eval (4668 pairs)")
     .option('--norms <file>', 'split this norms file (Lancaster, Dutch, or English–Dutch pairs; CSV, TSV or XLSX)')
     .option('--lang <lang>', 'with --norms: which norms of the file to split, en or nl (default: pairs when the file has both, else the one it has)', choiceOption('lang', ['en', 'nl'] as const))
     .option('--eval-fraction <f>', 'with --norms: fraction of words for eval (default 0.2)', numberOption('eval-fraction'))
@@ -43,24 +45,45 @@ export function registerSplit(program: Command): void {
     .option('--data-dir <dir>', 'data directory (default: SMFT_DATA_DIR or ./data)')
     .requiredOption('-o, --out <dir>', 'output folder: train.csv, eval.csv, split.json')
     .action(action(async (f: SplitFlags) => {
-      if (!!f.paper === !!f.norms) throw new SmftError('give exactly one of --paper or --norms FILE');
+      if ([f.paper, f.pool, f.norms].filter(Boolean).length !== 1) throw new SmftError('give exactly one of --paper, --pool or --norms FILE');
       const out = resolve(f.out);
-      if (f.paper) {
+      if (f.paper || f.pool) {
         for (const [flag, v] of [['--eval-fraction', f.evalFraction], ['--eval-count', f.evalCount], ['--seed', f.seed], ['--lang', f.lang]] as const) {
-          if (v !== undefined) throw new SmftError(`${flag} applies to --norms only; the paper's split is fixed`);
+          if (v !== undefined) throw new SmftError(`${flag} applies to --norms only; the ${f.paper ? "paper's" : 'pool'} split is fixed`);
         }
-        const s = await paperSplit(resolveDataDir(f.dataDir));
-        const c = s.counts;
-        const info = { kind: 'paper', files: await fileInfo([s.files.eval, s.files.trainPool]), counts: c };
+        const dataDir = resolveDataDir(f.dataDir);
+        let train: PairedRatings, ev: PairedRatings, info: Record<string, unknown>, lines: string[];
+        if (f.paper) {
+          const s = await paperSplit(dataDir);
+          const c = s.counts;
+          train = s.train; ev = s.eval;
+          info = {
+            kind: 'paper', method: `scikit-learn train_test_split(test_size=${PAPER_SPLIT.testSizes[0]}, random_state=${PAPER_SPLIT.seed}), train half → train_test_split(test_size=${PAPER_SPLIT.testSizes[1]}, random_state=${PAPER_SPLIT.seed})`,
+            files: await fileInfo([s.files.pairs, ...(s.files.evalFile ? [s.files.evalFile] : [])]), counts: c, indices: s.indices,
+          };
+          lines = [
+            `pairs: ${c.pairs} in ${basename(s.files.pairs)}; half kept by the first split (test_size ${PAPER_SPLIT.testSizes[0]}, random_state ${PAPER_SPLIT.seed}): ${c.half}`,
+            `train: ${c.train.rows} pairs (${c.train.uniqueEn} English, ${c.train.uniqueNl} Dutch words)`,
+            `eval:  ${c.eval.rows} pairs (${c.eval.uniqueEn} English, ${c.eval.uniqueNl} Dutch words)${s.files.evalFile ? `, the pairs of ${basename(s.files.evalFile)} (same set, its order)` : ''}`,
+          ];
+        } else {
+          const s = await poolSplit(dataDir);
+          const c = s.counts;
+          train = s.train; ev = s.eval;
+          info = { kind: 'pool', files: await fileInfo([s.files.eval, s.files.trainPool]), counts: c };
+          lines = [
+            `eval:  ${c.eval.rows} pairs (${c.eval.uniqueEn} English, ${c.eval.uniqueNl} Dutch words) from ${basename(s.files.eval)}`,
+            `pool:  ${c.pool.rows} pairs (${c.pool.uniqueEn} English, ${c.pool.uniqueNl} Dutch words) in ${basename(s.files.trainPool)}`,
+            `removed: ${c.removed.rows} pool pairs sharing a word with eval (${c.removed.byEn} by English word, ${c.removed.byNl} by Dutch word; ${c.removed.sharedEn} English and ${c.removed.sharedNl} Dutch eval words are in the pool)`,
+            `train: ${c.train.rows} pairs (${c.train.uniqueEn} English, ${c.train.uniqueNl} Dutch words); not the paper's training set (that is --paper)`,
+          ];
+        }
         await writeDirAtomic(out, (tmp) => {
-          writeFileSync(join(tmp, 'train.csv'), pairedToCsv(s.train));
-          writeFileSync(join(tmp, 'eval.csv'), pairedToCsv(s.eval));
+          writeFileSync(join(tmp, 'train.csv'), pairedToCsv(train));
+          writeFileSync(join(tmp, 'eval.csv'), pairedToCsv(ev));
           writeFileSync(join(tmp, 'split.json'), toJson(info));
         });
-        say(`eval:  ${c.eval.rows} pairs (${c.eval.uniqueEn} English, ${c.eval.uniqueNl} Dutch words) from ${basename(s.files.eval)}`);
-        say(`pool:  ${c.pool.rows} pairs (${c.pool.uniqueEn} English, ${c.pool.uniqueNl} Dutch words) in ${basename(s.files.trainPool)}`);
-        say(`removed: ${c.removed.rows} pool pairs sharing a word with eval (${c.removed.byEn} by English word, ${c.removed.byNl} by Dutch word; ${c.removed.sharedEn} English and ${c.removed.sharedNl} Dutch eval words are in the pool)`);
-        say(`train: ${c.train.rows} pairs (${c.train.uniqueEn} English, ${c.train.uniqueNl} Dutch words); the paper reports ${c.paperReportedTrainConcepts} training concepts`);
+        for (const l of lines) say(l);
         say(`no leakage; wrote ${join(out, 'train.csv')}, ${join(out, 'eval.csv')}, ${join(out, 'split.json')}`);
         return;
       }

@@ -3,10 +3,10 @@ import type { Command } from 'commander';
 import { resolveDataDir } from '../../data/datadir.js';
 import { initBackend, type BackendName } from '../../lm/backend.js';
 import { trainGloveHead, trainGloveQaHead } from '../../train/recipes.js';
-import { action, choiceOption, intOption } from '../run.js';
+import { action, choiceOption, collect, intOption } from '../run.js';
 import { trainLoraRecipe } from './train-lora.js';
 
-interface TrainFlags { recipe: string; model?: string; out: string; dataDir?: string; backend: BackendName; seed?: number; resume?: boolean; steps?: number }
+interface TrainFlags { recipe: string; model?: string; out: string; dataDir?: string; backend: BackendName; seed?: number; resume?: boolean; steps?: number; targets?: 'smft' | 'paper'; set?: string[] }
 
 const BACKENDS = ['auto', 'cpu', 'wasm', 'webgpu', 'tensorflow'] as const;
 
@@ -21,6 +21,8 @@ export function registerTrain(program: Command): void {
     .option('--seed <n>', 'seed (overrides the recipe)', intOption('seed'))
     .option('--steps <n>', 'training steps (overrides the recipe; LoRA)', intOption('steps', 1))
     .option('--resume', 'continue from the last checkpoint in --out, exactly')
+    .option('--targets <kind>', "LoRA: smft (the recipe's objective, default) or paper (the paper's answer texts, full-vocabulary cross-entropy; rate with --read decimal)", choiceOption('targets', ['smft', 'paper'] as const))
+    .option('--set <key=value>', 'LoRA: override a recipe setting, e.g. train.lr=1e-4 (repeatable)', collect)
     .option('--data-dir <dir>', 'data directory (default: SMFT_DATA_DIR or ./data)')
     .action(action(async (f: TrainFlags) => {
       const dataDir = resolveDataDir(f.dataDir);
@@ -33,7 +35,8 @@ export function registerTrain(program: Command): void {
         const r = await trainGloveQaHead({ out, dataDir, config: f.seed !== undefined ? { seed: f.seed } : undefined });
         process.stdout.write(`${r.dir}  (QA test accuracy ${(100 * r.test.accuracy).toFixed(1)}% of ${r.test.n}, ${r.seconds.toFixed(1)} s)\n`);
       } else {
-        await trainLoraRecipe({ recipe: f.recipe, model: f.model, out, dataDir, seed: f.seed, steps: f.steps, resume: !!f.resume });
+        const set = [...(f.targets ? [`targets=${f.targets}`] : []), ...(f.set ?? [])];
+        await trainLoraRecipe({ recipe: f.recipe, model: f.model, out, dataDir, seed: f.seed, steps: f.steps, resume: !!f.resume, set });
       }
     }));
 }

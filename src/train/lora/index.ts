@@ -14,7 +14,9 @@ export { padBatch, lastTokenHidden, OutputRows, pearson, type TrainObjective } f
 export { mergeLora, mergeInto, type MergeOptions, type MergeResult } from './merge.js';
 export { applyCheckpoint, runCheckpoints, type ApplyCheckpointOptions, type AppliedCheckpoint } from './apply.js';
 export { inferenceModel, type InferenceModel } from './inference.js';
-export { loadRecipe, validateRecipe, applyOverrides, runRecipe, trainLoraRecipe, recipeObjective, recipesDir, type Recipe, type RecipeResult, type RunRecipeOptions, type RecipeOverrides, type RatingRecipeData, type QaRecipeData } from './recipes.js';
+export { loadRecipe, validateRecipe, applyOverrides, runRecipe, trainLoraRecipe, recipeObjective, recipePaperExamples, recipeRatingData, recipesDir, type Recipe, type RecipeResult, type RunRecipeOptions, type RecipeOverrides, type RatingRecipeData, type QaRecipeData } from './recipes.js';
 export { trainLora, resolveTrainConfig, splitByGroup, LoraStepper, LORA_TRAIN_DEFAULTS, type LoraTrainConfig, type TrainLoraOptions, type TrainLoraResult } from '../trainer.js';
 export { RatingObjective, ratingTarget, RATING_LOSSES, type RatingExample, type RatingLoss, type RatingObjectiveOptions } from '../rating-objective.js';
+export { PaperTextObjective, encodeChatExample } from './objectives/paper-text.js';
+export { paperRatingExamples, paperQaExamples, pythonRound2, rawPromptText, type PaperExample, type PaperMessage, type PaperRatingWords } from '../paper-examples.js';
 export { QaObjective, renderMcq, readMcqTemplate, letterTokenIds, type QaObjectiveOptions } from '../qa-objective.js';

@@ -5,11 +5,12 @@
  *
  * A recipe:
  *   { "name", "description"?, "task": "rating" | "qa",
- *     "data":      rating: { "lang": "en"|"nl", "words": "paper-train", "dimensions"?: [...],
+ *     "data":      rating: { "lang": "en"|"nl", "words": "paper-train"|"pool-train", "dimensions"?: [...],
  *                            "maxWords"?: n, "templates"?: "paper" | "default" | folder }
  *                  qa:     { "train": file, "test"?: file, "template": file, "maxItems"?: n,
  *                            "maxTestItems"?: n }            (files relative to the data dir)
  *     "prompt"?:   { "chat"?: "auto"|"always"|"never", "systemPrompt"?, "answerPrefix"? },
+ *     "targets"?:  "smft" (default) | "paper" (the paper's answer texts, full-vocabulary cross-entropy),
  *     "objective"?: { "loss"?: "ce-interp"|"ce-gaussian"|"ce-rounded"|"mse", "sigma"?, "normalize"? },
  *     "lora"?:     LoraConfig fields,  "train"?: LoraTrainConfig fields }
  */
@@ -23,9 +24,11 @@ import { projectRoot, resolveDataDir } from '../../data/datadir.js';
 import { canonicalDimension, dimensionsFor, type Dimension, type Lang } from '../../data/dimensions.js';
 import { loadModel, type LoadedModel } from '../../lm/load.js';
 import type { BackendName } from '../../lm/backend.js';
-import { loadTemplates } from '../../lm/prompts.js';
+import { loadTemplates, type PromptTemplate } from '../../lm/prompts.js';
 import type { PromptOptions } from '../../lm/rate.js';
-import { paperWordSets } from '../paper-data.js';
+import { paperWordSets, type NormSet } from '../paper-data.js';
+import { paperQaExamples, paperRatingExamples, type PaperExample } from '../paper-examples.js';
+import { PaperTextObjective } from './objectives/paper-text.js';
 import { RatingObjective, RATING_LOSSES, type RatingExample, type RatingLoss } from '../rating-objective.js';
 import { QaObjective, readMcqTemplate, readQaItems } from '../qa-objective.js';
 import { resolveTrainConfig, trainLora, type LoraTrainConfig, type TrainLoraResult } from '../trainer.js';
@@ -37,8 +40,11 @@ import type { OnnxDevice } from '../../lm/runtime-choice.js';
 
 export interface RatingRecipeData {
   lang: Lang;
-  /** 'paper-train': the paper's training words (src/data/splits.ts paperSplit). */
-  words: 'paper-train';
+  /**
+   * 'paper-train': the paper's 2 358 training words (src/data/splits.ts paperSplit, the authors'
+   * own split); 'pool-train': the larger pool alternative (poolSplit, 4 022 English words).
+   */
+  words: 'paper-train' | 'pool-train';
   /** Subset of the language's dimensions (default all: 11 English, 6 Dutch). */
   dimensions?: string[];
   /** Use only this many words (a seeded sample), for quick runs. */
@@ -64,12 +70,18 @@ export interface Recipe {
   task: 'rating' | 'qa';
   data: RatingRecipeData | QaRecipeData;
   prompt?: Pick<PromptOptions, 'chat' | 'systemPrompt' | 'answerPrefix'>;
+  /**
+   * 'smft' (default): smft's objectives (rating: a distribution over the digit tokens; QA: the
+   * four letters). 'paper': the paper's answer texts ("1.33"; "A") with full-vocabulary
+   * next-token cross-entropy (src/train/lora/objectives/paper-text.ts); `objective` is unused.
+   */
+  targets?: 'smft' | 'paper';
   objective?: { loss?: RatingLoss; sigma?: number; normalize?: 'digits' | 'vocab' };
   lora?: Partial<LoraConfig>;
   train?: Partial<LoraTrainConfig>;
 }
 
-const TOP_KEYS = ['name', 'description', 'task', 'data', 'prompt', 'objective', 'lora', 'train'];
+const TOP_KEYS = ['name', 'description', 'task', 'data', 'prompt', 'targets', 'objective', 'lora', 'train'];
 const RATING_DATA_KEYS = ['lang', 'words', 'dimensions', 'maxWords', 'templates'];
 const QA_DATA_KEYS = ['train', 'test', 'template', 'maxItems', 'maxTestItems'];
 const PROMPT_KEYS = ['chat', 'systemPrompt', 'answerPrefix'];
@@ -111,7 +123,7 @@ export function validateRecipe(json: unknown, where = 'recipe'): Recipe {
   const d = checkKeys(r.data, r.task === 'rating' ? RATING_DATA_KEYS : QA_DATA_KEYS, 'data', where);
   if (r.task === 'rating') {
     if (d.lang !== 'en' && d.lang !== 'nl') throw new SmftError(`data.lang must be "en" or "nl" (got ${JSON.stringify(d.lang)})`, where);
-    if (d.words !== 'paper-train') throw new SmftError(`data.words must be "paper-train" (got ${JSON.stringify(d.words)})`, where);
+    if (d.words !== 'paper-train' && d.words !== 'pool-train') throw new SmftError(`data.words must be "paper-train" or "pool-train" (got ${JSON.stringify(d.words)})`, where);
     if (d.dimensions !== undefined) {
       if (!Array.isArray(d.dimensions) || d.dimensions.length === 0) throw new SmftError('data.dimensions must be a non-empty list', where);
       for (const x of d.dimensions) {
@@ -127,6 +139,7 @@ export function validateRecipe(json: unknown, where = 'recipe'): Recipe {
     }
   }
   if (r.prompt !== undefined) checkKeys(r.prompt, PROMPT_KEYS, 'prompt', where);
+  if (r.targets !== undefined && r.targets !== 'smft' && r.targets !== 'paper') throw new SmftError(`recipe "targets" must be "smft" or "paper" (got ${JSON.stringify(r.targets)})`, where);
   if (r.objective !== undefined) {
     const o = checkKeys(r.objective, OBJECTIVE_KEYS, 'objective', where);
     if (o.loss !== undefined && !(RATING_LOSSES as readonly string[]).includes(o.loss as string)) {
@@ -180,37 +193,67 @@ function dataPath(dataDir: string, p: string): string {
   return isAbsolute(p) ? p : join(dataDir, p);
 }
 
+/** The words, dimensions and templates a rating recipe trains on (maxWords: a seeded sample). */
+export async function recipeRatingData(recipe: Recipe, dataDir: string): Promise<{ set: NormSet; rows: number[]; dims: Dimension[]; templates: Map<Dimension, PromptTemplate>; templatesDir?: string }> {
+  const d = recipe.data as RatingRecipeData;
+  const seed = recipe.train?.seed ?? 42;
+  const sets = await paperWordSets(dataDir, d.lang, d.words === 'pool-train' ? 'pool' : 'paper');
+  const dims = (d.dimensions?.map((x) => canonicalDimension(x)!) ?? [...sets.train.dimensions]) as Dimension[];
+  let rows = sets.train.words.map((_, i) => i);
+  if (d.maxWords !== undefined && d.maxWords < rows.length) {
+    const rng = new Rng((seed ^ 0x77) >>> 0);
+    for (let i = rows.length - 1; i > 0; i--) {
+      const j = rng.int(i + 1);
+      [rows[i], rows[j]] = [rows[j], rows[i]];
+    }
+    rows = rows.slice(0, d.maxWords).sort((a, b) => a - b);
+  }
+  const templatesDir = d.templates === undefined || d.templates === 'paper' ? join(dataDir, 'paper', 'prompts') : d.templates === 'default' ? undefined : resolve(d.templates);
+  const all = loadTemplates(templatesDir, d.lang);
+  const templates = new Map([...all].filter(([k]) => dims.includes(k)));
+  return { set: sets.train, rows, dims, templates, templatesDir };
+}
+
+/**
+ * The recipe's training examples as the paper built them (src/train/paper-examples.ts): rating
+ * recipes one chat example per (word, dimension) with the mean as 2-decimal text; QA recipes one
+ * per item with the letter. Used by `"targets": "paper"` training and by `smft export`.
+ */
+export async function recipePaperExamples(recipe: Recipe, dataDir: string): Promise<PaperExample[]> {
+  if (recipe.task === 'rating') {
+    const r = await recipeRatingData(recipe, dataDir);
+    return paperRatingExamples(r.set, r.templates, r.rows);
+  }
+  const d = recipe.data as QaRecipeData;
+  let items = readQaItems(dataPath(dataDir, d.train));
+  if (d.maxItems !== undefined) items = items.slice(0, d.maxItems);
+  const template = dataPath(dataDir, d.template);
+  readMcqTemplate(template); // checks it
+  return paperQaExamples(items, readFileSync(template, 'utf8').replace(/^\uFEFF/, ''));
+}
+
 /** Build the recipe's objective for a loaded model. */
 export async function recipeObjective(recipe: Recipe, lm: LoadedModel, dataDir: string): Promise<TrainObjective & { dispose(): void }> {
-  const seed = recipe.train?.seed ?? 42;
+  if (recipe.targets === 'paper') {
+    const examples = await recipePaperExamples(recipe, dataDir);
+    log.info({ recipe: recipe.name, targets: 'paper', examples: examples.length }, "the paper's fine-tuning examples (answer text, full-vocabulary cross-entropy)");
+    return new PaperTextObjective(lm.model, lm.tokenizer, examples, { ...recipe.prompt, lang: recipe.task === 'rating' ? (recipe.data as RatingRecipeData).lang : 'en' });
+  }
   if (recipe.task === 'rating') {
     const d = recipe.data as RatingRecipeData;
-    const sets = await paperWordSets(dataDir, d.lang);
-    const dims = (d.dimensions?.map((x) => canonicalDimension(x)!) ?? [...sets.train.dimensions]) as Dimension[];
-    const col = dims.map((x) => sets.train.dimensions.indexOf(x));
-    let wordIdx = sets.train.words.map((_, i) => i);
-    if (d.maxWords !== undefined && d.maxWords < wordIdx.length) {
-      const rng = new Rng((seed ^ 0x77) >>> 0);
-      for (let i = wordIdx.length - 1; i > 0; i--) {
-        const j = rng.int(i + 1);
-        [wordIdx[i], wordIdx[j]] = [wordIdx[j], wordIdx[i]];
-      }
-      wordIdx = wordIdx.slice(0, d.maxWords).sort((a, b) => a - b);
-    }
-    const nd = sets.train.dimensions.length;
+    const { set, rows, dims, templates, templatesDir } = await recipeRatingData(recipe, dataDir);
+    const col = dims.map((x) => set.dimensions.indexOf(x));
+    const nd = set.dimensions.length;
     const examples: RatingExample[] = [];
     let missing = 0;
-    for (const i of wordIdx) {
+    for (const i of rows) {
       dims.forEach((dim, k) => {
-        const v = sets.train.values[i * nd + col[k]];
+        const v = set.values[i * nd + col[k]];
         if (Number.isNaN(v)) { missing++; return; }
-        examples.push({ word: sets.train.words[i], dimension: dim, mean: Math.min(5, Math.max(0, v)) });
+        examples.push({ word: set.words[i], dimension: dim, mean: Math.min(5, Math.max(0, v)) });
       });
     }
-    const tdir = d.templates === undefined || d.templates === 'paper' ? join(dataDir, 'paper', 'prompts') : d.templates === 'default' ? undefined : resolve(d.templates);
-    const all = loadTemplates(tdir, d.lang);
-    const templates = new Map([...all].filter(([k]) => dims.includes(k)));
-    log.info({ recipe: recipe.name, words: wordIdx.length, dimensions: dims.length, examples: examples.length, missing, templates: tdir ?? 'smft default' }, 'rating examples');
+    log.info({ recipe: recipe.name, words: rows.length, dimensions: dims.length, examples: examples.length, missing, templates: templatesDir ?? 'smft default' }, 'rating examples');
     return new RatingObjective(lm.model, lm.tokenizer, examples, { ...recipe.prompt, lang: d.lang, templates, ...recipe.objective });
   }
   const d = recipe.data as QaRecipeData;
