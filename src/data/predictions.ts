@@ -175,14 +175,29 @@ interface BatchLine {
   response?: { body?: { choices?: Array<{ message?: { content?: string }; logprobs?: { content?: Array<{ top_logprobs?: Array<{ token: string; logprob: number }> }> } }> } };
 }
 
-/** Σ k·p(k) over the digit tokens 0–5 present, probabilities renormalised over them. */
-export function expectedRating(top: Array<{ token: string; logprob: number }>): number {
-  let z = 0, s = 0;
+/** A token and its log-probability, as OpenAI-style `top_logprobs` list them. */
+export interface TokenLogprob { token: string; logprob: number }
+
+/**
+ * Probabilities of the rating digits 0–5 among `top` (token text trimmed, so " 3" counts as 3),
+ * renormalised over the digits present: p[k] (0 for a digit not listed; all NaN when none is)
+ * and how many of the six were present.
+ */
+export function digitProbabilities(top: readonly TokenLogprob[]): { p: number[]; present: number } {
+  const raw = [0, 0, 0, 0, 0, 0];
+  const seen = new Set<number>();
   for (const { token, logprob } of top) {
     const t = token.trim();
-    if (/^[0-5]$/.test(t)) { const p = Math.exp(logprob); z += p; s += Number(t) * p; }
+    if (/^[0-5]$/.test(t)) { raw[Number(t)] += Math.exp(logprob); seen.add(Number(t)); }
   }
-  return z > 0 ? s / z : NaN;
+  const z = raw.reduce((a, x) => a + x, 0);
+  return { p: raw.map((x) => (z > 0 ? x / z : NaN)), present: z > 0 ? seen.size : 0 };
+}
+
+/** Σ k·p(k) over the digit tokens 0–5 present, probabilities renormalised over them (the paper's rating). */
+export function expectedRating(top: readonly TokenLogprob[]): number {
+  const { p, present } = digitProbabilities(top);
+  return present ? p.reduce((a, x, k) => a + k * x, 0) : NaN;
 }
 
 /** Dimension names and aliases a column may start with (lower case). */
