@@ -18,6 +18,14 @@ export const OPENAI_DIGIT_IDS: readonly number[] = [15, 16, 17, 18, 19, 20];
 /** Model names that use o200k_base or cl100k_base (fine-tuned ones included: `ft:gpt-4o-mini-…`). */
 const OPENAI_MODEL = /^(ft:)?(gpt-(3\.5|4|5)|o[1-9]|chatgpt-|davinci-002|babbage-002)/i;
 
+/** The bias on each digit token: OpenAI's maximum; equal on all six, so their ratios are kept. */
+export const DIGIT_BIAS = 100;
+
+/** The request field `logit_bias` with DIGIT_BIAS on each digit token. */
+export function digitLogitBias(ids: readonly number[]): Record<string, number> {
+  return Object.fromEntries(ids.map((id) => [String(id), DIGIT_BIAS]));
+}
+
 export interface DigitIds {
   ids: number[];
   /** 'openai' (known encodings), 'tokenize' (the server's /tokenize) or 'given'. */

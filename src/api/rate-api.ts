@@ -14,10 +14,8 @@ import { SmftError } from '../util/errors.js';
 import { fillTemplate, type PromptTemplate } from '../lm/prompts.js';
 import { checkWords, completionPrompt, ratingMessages, type PromptOptions, type RatingRow } from '../lm/rate.js';
 import type { ApiClient } from './client.js';
+import { digitLogitBias } from './digits.js';
 import { firstTokenLogprobs, ratingFromLogprobs, type ApiRoute } from './logprobs.js';
-
-/** The bias on each digit token: OpenAI's maximum; equal on all six, so their ratios are kept. */
-export const DIGIT_BIAS = 100;
 
 export interface ApiRateOptions extends Omit<PromptOptions, 'chat'> {
   client: ApiClient;
@@ -54,7 +52,7 @@ export interface ApiRateStats {
 /** The request body of one rating prompt. */
 export function ratingRequest(content: string, opts: Pick<ApiRateOptions, 'model' | 'route' | 'topLogprobs' | 'digitIds' | 'systemPrompt' | 'answerPrefix' | 'lang'>): Record<string, unknown> {
   const top = opts.topLogprobs ?? 20;
-  const bias = opts.digitIds ? { logit_bias: Object.fromEntries(opts.digitIds.map((id) => [String(id), DIGIT_BIAS])) } : {};
+  const bias = opts.digitIds ? { logit_bias: digitLogitBias(opts.digitIds) } : {};
   if ((opts.route ?? 'chat') === 'chat') {
     return { model: opts.model, messages: ratingMessages(content, opts), temperature: 0, max_tokens: 1, logprobs: true, top_logprobs: top, ...bias };
   }

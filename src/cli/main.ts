@@ -10,6 +10,7 @@ import { registerTrain } from './commands/train.js';
 import { registerMerge, registerTrajectory } from './commands/train-lora.js';
 import { registerReproduce } from './commands/reproduce.js';
 import { registerServe } from './commands/serve.js';
+import { registerExport } from './commands/export.js';
 
 /** The smft command line: a thin layer over the library in src/. */
 const program = new Command();
@@ -31,5 +32,6 @@ registerMerge(program);
 registerTrajectory(program);
 registerReproduce(program);
 registerServe(program);
+registerExport(program);
 
 await program.parseAsync(process.argv);

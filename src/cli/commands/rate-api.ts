@@ -9,7 +9,7 @@ import { smftVersion } from '../../eval/provenance.js';
 import { loadTemplates } from '../../lm/prompts.js';
 import { PredictionsWriter, type RatingIdentity } from '../../lm/predictions.js';
 import { ApiClient } from '../../api/client.js';
-import { findDigitIds, type DigitIds } from '../../api/digits.js';
+import { findDigitIds, OPENAI_DIGIT_IDS, type DigitIds } from '../../api/digits.js';
 import { logApiRatingDone, rateWordsApi } from '../../api/rate-api.js';
 
 export interface ApiRateFlags {
@@ -73,9 +73,10 @@ async function onlyModel(client: ApiClient): Promise<string> {
   return ids[0];
 }
 
-/** Parse --digit-token-ids: six integers, those of "0"…"5". */
+/** Parse --digit-token-ids: 'openai' (OpenAI's encodings) or six integers, those of "0"…"5". */
 export function digitIdsOption(v: string): number[] {
+  if (v === 'openai') return [...OPENAI_DIGIT_IDS];
   const ids = v.split(',').map((s) => Number(s.trim()));
-  if (ids.length !== 6 || ids.some((x) => !Number.isInteger(x) || x < 0)) throw new InvalidArgumentError('needs six token ids, those of 0,1,2,3,4,5 (e.g. 15,16,17,18,19,20)');
+  if (ids.length !== 6 || ids.some((x) => !Number.isInteger(x) || x < 0)) throw new InvalidArgumentError("'openai' or six token ids, those of 0,1,2,3,4,5 (e.g. 15,16,17,18,19,20)");
   return ids;
 }

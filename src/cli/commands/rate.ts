@@ -67,7 +67,7 @@ export function registerRate(program: Command): void {
     .option('--retries <n>', '--api: retries of a request after 429, 5xx, a timeout or a lost connection (exponential backoff, Retry-After)', intOption('retries', 0), 5)
     .option('--top-logprobs <n>', '--api: top logprobs asked for (OpenAI allows up to 20)', intOption('top-logprobs', 1), 20)
     .option('--no-logit-bias', '--api: send no logit_bias on the digit tokens (ratings renormalise over the digits among the top logprobs)')
-    .option('--digit-token-ids <ids>', '--api: token ids of 0,1,2,3,4,5 for the logit_bias (default: known for OpenAI models, else the server\'s /tokenize)', digitIdsOption)
+    .option('--digit-token-ids <ids>', "--api: token ids of 0,1,2,3,4,5 for the logit_bias, or 'openai' (default: OpenAI's for OpenAI models, else the server's /tokenize)", digitIdsOption)
     .action(action(async (f: RateFlags) => {
       const sources = [f.model && !f.checkpoint, f.checkpoint, f.head, f.api].filter(Boolean).length;
       if (sources !== 1 || (f.api && f.model)) throw new SmftError('give exactly one of --model, --checkpoint (with optional --model), --head or --api');

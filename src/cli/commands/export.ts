@@ -1,0 +1,80 @@
+import { resolve } from 'node:path';
+import type { Command } from 'commander';
+import { resolveDataDir } from '../../data/datadir.js';
+import type { Lang } from '../../data/dimensions.js';
+import { loadNorms } from '../../data/norms.js';
+import { loadTemplates } from '../../lm/prompts.js';
+import { checkWords } from '../../lm/rate.js';
+import { MAX_BATCH_REQUESTS, openaiBatchRequests, PAPER_BATCH_MODEL } from '../../export/openai-batch.js';
+import { writeFileAtomic } from '../../util/atomic.js';
+import { SmftError } from '../../util/errors.js';
+import { log } from '../../util/log.js';
+import { action, choiceOption, intOption } from '../run.js';
+import { evalSetFile } from './evaluate.js';
+import { wordList } from './rate.js';
+import { digitIdsOption } from './rate-api.js';
+
+/** What every format gets; a format reads the flags it needs (more are added with their formats). */
+export interface ExportFlags {
+  format: string;
+  out: string;
+  lang: Lang;
+  evalSet: string;
+  prompts?: string;
+  model: string;
+  topLogprobs: number;
+  maxTokens?: number;
+  digitTokenIds?: number[];
+  lowercase?: boolean;
+  limit?: number;
+  dataDir?: string;
+}
+
+/**
+ * The formats of `smft export`, each a function of the flags that returns the file's text.
+ * openai-batch: OpenAI Batch API requests for rating (src/export/openai-batch.ts). Training
+ * files for engines outside smft (openai-ft, sft-jsonl) belong here too, as more entries.
+ */
+export const EXPORT_FORMATS: Record<string, (f: ExportFlags) => Promise<string>> = {
+  'openai-batch': exportOpenaiBatch,
+};
+
+export function registerExport(program: Command): void {
+  program
+    .command('export')
+    .description('requests and training files for engines outside smft (openai-batch: OpenAI Batch API rating requests in the paper\'s shape)')
+    .requiredOption('--format <name>', Object.keys(EXPORT_FORMATS).join(' | '), choiceOption('format', Object.keys(EXPORT_FORMATS)))
+    .requiredOption('-o, --out <file>', 'output file (written atomically)')
+    .option('--lang <lang>', 'en (11 Lancaster dimensions) or nl (6 Dutch dimensions)', choiceOption('lang', ['en', 'nl'] as const), 'en')
+    .option('--eval-set <set>', "words: 'paper' (1572 eval words), a norms/eval CSV, or a .txt word list", 'paper')
+    .option('--prompts <dir>', "prompt templates (default: smft's own; the paper's: $SMFT_DATA_DIR/paper/prompts)")
+    .option('--model <name>', 'openai-batch: the model of every request', PAPER_BATCH_MODEL)
+    .option('--top-logprobs <n>', 'openai-batch: top logprobs per answer (the paper: 5; OpenAI allows up to 20)', intOption('top-logprobs', 0), 5)
+    .option('--max-tokens <n>', 'openai-batch: max_tokens of each request (the paper set none)', intOption('max-tokens', 1))
+    .option('--digit-token-ids <ids>', "openai-batch: an equal logit_bias on the tokens of 0…5: 'openai' (gpt-4o, gpt-4, …: 15–20) or six ids", digitIdsOption)
+    .option('--lowercase', 'openai-batch: English words in lower case as smft rate prompts them (default: as the norms spell them, upper case, as the paper did)')
+    .option('--limit <n>', 'only the first n words', intOption('limit', 1))
+    .option('--data-dir <dir>', 'data directory (default: SMFT_DATA_DIR or ./data)')
+    .action(action(async (f: ExportFlags) => {
+      const text = await EXPORT_FORMATS[f.format](f);
+      writeFileAtomic(resolve(f.out), text);
+      process.stdout.write(`${resolve(f.out)}\n`);
+    }));
+}
+
+async function exportOpenaiBatch(f: ExportFlags): Promise<string> {
+  const dataDir = resolveDataDir(f.dataDir);
+  // The norms spell English words in upper case, as the paper's prompts have them; a .txt list is taken as it is.
+  let words = f.evalSet.endsWith('.txt') || f.lowercase
+    ? await wordList(f.evalSet, f.lang, dataDir)
+    : checkWords((await loadNorms(evalSetFile(f.evalSet, f.lang, dataDir), f.lang)).words);
+  if (f.limit) words = words.slice(0, f.limit);
+  if (f.digitTokenIds && f.topLogprobs < 6) throw new SmftError('--digit-token-ids needs --top-logprobs 6 or more to see all six digits');
+  const templates = loadTemplates(f.prompts ? resolve(f.prompts) : undefined, f.lang);
+  const requests = openaiBatchRequests({ words, templates, model: f.model, topLogprobs: f.topLogprobs, maxTokens: f.maxTokens, digitIds: f.digitTokenIds });
+  if (requests.length > MAX_BATCH_REQUESTS) log.warn({ requests: requests.length, limit: MAX_BATCH_REQUESTS }, 'more requests than one OpenAI batch takes: split the file');
+  const long = requests.filter((r) => r.custom_id.length > 64).length;
+  if (long) log.warn({ requests: long }, 'custom_ids over 64 characters (long words): some OpenAI-compatible batch services refuse them');
+  log.info({ requests: requests.length, words: words.length, dimensions: templates.size, model: f.model }, 'OpenAI batch requests');
+  return requests.map((r) => JSON.stringify(r)).join('\n') + '\n';
+}
