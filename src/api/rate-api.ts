@@ -12,30 +12,24 @@ import { log } from '../util/log.js';
 import { Progress } from '../util/progress.js';
 import { SmftError } from '../util/errors.js';
 import { fillTemplate, type PromptTemplate } from '../lm/prompts.js';
-import { checkWords, completionPrompt, ratingMessages, type PromptOptions, type RatingRow } from '../lm/rate.js';
+import { checkWords, completionPrompt, ratingMessages, type PromptOptions, type RateOptions, type RatingRow } from '../lm/rate.js';
 import type { ApiClient } from './client.js';
 import { digitLogitBias } from './digits.js';
 import { firstTokenLogprobs, ratingFromLogprobs, type ApiRoute } from './logprobs.js';
 
-export interface ApiRateOptions extends Omit<PromptOptions, 'chat'> {
+/** What rateWords takes (words, templates, skip, onRows, progress; chat is the server's), plus the API's own. */
+export interface ApiRateOptions extends Omit<PromptOptions, 'chat'>, Pick<RateOptions, 'words' | 'templates' | 'skip' | 'onRows' | 'progress'> {
   client: ApiClient;
   /** The `model` of each request. */
   model: string;
   /** 'chat' (/chat/completions, the server applies the chat template) or 'completions' (raw prompt + answer cue, base models). */
   route?: ApiRoute;
-  words: string[];
-  templates: Map<Dimension, PromptTemplate>;
-  /** Requests in flight at once (default 4). */
+  /** Requests in flight at once (default 4); rows reach `onRows` in the order they finish. */
   concurrency?: number;
   /** Top logprobs asked for (default 20, OpenAI's maximum). */
   topLogprobs?: number;
   /** Token ids of "0"…"5": an equal logit_bias on them when given. */
   digitIds?: readonly number[] | null;
-  /** Skip pairs already done (resume). */
-  skip?: (word: string, dimension: Dimension) => boolean;
-  /** Called with each finished row (in completion order). */
-  onRows?: (rows: RatingRow[]) => void | Promise<void>;
-  progress?: boolean;
 }
 
 export interface ApiRateStats {
