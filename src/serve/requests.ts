@@ -84,7 +84,6 @@ export function completionLogprobs(body: Json): number | null {
   const lp = body.logprobs;
   if (lp === undefined || lp === null || lp === false) return null;
   if (!Number.isInteger(lp) || (lp as number) < 0 || (lp as number) > MAX_TOP_LOGPROBS) throw bad('logprobs', `logprobs must be an integer from 0 to ${MAX_TOP_LOGPROBS}`);
-  if (body.echo === true) throw bad('echo', 'echo is not supported');
   return lp as number;
 }
 
@@ -108,6 +107,7 @@ export function chatMessages(body: Json): ChatMessage[] {
 export function completionPrompts(body: Json, vocabSize: number): Array<string | number[]> {
   const p = body.prompt;
   if (body.suffix !== undefined && body.suffix !== null) throw bad('suffix', 'suffix is not supported');
+  if (body.echo === true) throw bad('echo', 'echo is not supported');
   const isIds = (x: unknown): x is number[] => Array.isArray(x) && x.length > 0 && x.every((t) => Number.isInteger(t) && t >= 0 && t < vocabSize);
   if (typeof p === 'string') return [p];
   if (isIds(p)) return [p];
