@@ -5,7 +5,8 @@
  */
 export * from './data/dimensions.js';
 export { loadNorms, normsFromTable, type Norms } from './data/norms.js';
-export { loadPredictions, expectedRating, type LoadPredictionsOptions } from './data/predictions.js';
+export { loadPredictions, expectedRating, digitProbabilities, type LoadPredictionsOptions, type TokenLogprob } from './data/predictions.js';
+export { batchCustomId, parseBatchCustomId, batchOutputModel } from './data/batch-ids.js';
 export { readCsv } from './data/csv.js';
 export { resolveDataDir } from './data/datadir.js';
 export { fetchData } from './data/fetch.js';

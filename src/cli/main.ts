@@ -9,6 +9,7 @@ import { registerRate } from './commands/rate.js';
 import { registerTrain } from './commands/train.js';
 import { registerMerge, registerTrajectory } from './commands/train-lora.js';
 import { registerReproduce } from './commands/reproduce.js';
+import { registerServe } from './commands/serve.js';
 import { registerExport } from './commands/export.js';
 
 /** The smft command line: a thin layer over the library in src/. */
@@ -30,6 +31,7 @@ registerTrain(program);
 registerMerge(program);
 registerTrajectory(program);
 registerReproduce(program);
+registerServe(program);
 registerExport(program);
 
 await program.parseAsync(process.argv);

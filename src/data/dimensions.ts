@@ -34,6 +34,11 @@ export function canonicalDimension(name: string): Dimension | undefined {
   return ALIASES[k];
 }
 
+/** The language of a dimension id. */
+export function dimensionLang(d: Dimension): Lang {
+  return (EN_DIMENSIONS as readonly string[]).includes(d) ? 'en' : 'nl';
+}
+
 export function dimensionsFor(lang: Lang): readonly Dimension[] {
   return lang === 'en' ? EN_DIMENSIONS : NL_DIMENSIONS;
 }

@@ -4,8 +4,9 @@ import { log } from '../util/log.js';
 import { HUMAN, type RatingTable } from '../eval/table.js';
 import { columnRole, wordKey } from './columns.js';
 import { readCsv, readText, parseNumber, type CsvTable } from './csv.js';
-import { canonicalDimension, dimensionsFor, EN_DIMENSIONS, NL_DIMENSIONS, type Dimension, type Lang } from './dimensions.js';
+import { canonicalDimension, dimensionLang, dimensionsFor, EN_DIMENSIONS, NL_DIMENSIONS, type Dimension, type Lang } from './dimensions.js';
 import type { Norms } from './norms.js';
+import { batchFileStem, batchOutputModel, parseBatchCustomId } from './batch-ids.js';
 
 /**
  * Ratings gathered from one or more prediction files before they become a RatingTable:
@@ -38,17 +39,16 @@ export const NEEDS_NORMS = 'needs-norms';
 export const NEEDS_EVAL_WORDS = 'needs-eval-words';
 
 /**
- * Map custom_id → word from OpenAI batch input files: each line's last user message holds
- * the norming prompt, whose word stands in quotes after "concept is:" (or, failing that, is
- * the last quoted string).
+ * Map custom_id → word from OpenAI batch input files: smft's own custom_ids name the word
+ * (src/data/batch-ids.ts); otherwise each line's last user message holds the norming prompt,
+ * whose word stands in quotes after "concept is:" (or, failing that, is the last quoted string).
  */
 export function readBatchInputWords(files: string[]): Map<string, string> {
   const out = new Map<string, string>();
   for (const file of files) {
-    readText(file).split(/\r?\n/).forEach((text, k) => {
-      if (text.trim() === '') return;
-      let obj: { custom_id?: string; body?: { messages?: Array<{ role: string; content: unknown }> } };
-      try { obj = JSON.parse(text); } catch (e) { throw new SmftError(`not valid JSON (${(e as Error).message})`, at(file, k + 1)); }
+    forEachJsonLine<{ custom_id?: string; body?: { messages?: Array<{ role: string; content: unknown }> } }>(file, (obj, k) => {
+      const smft = parseBatchCustomId(obj.custom_id);
+      if (smft) { out.set(obj.custom_id as string, smft.word); return; }
       const msgs = obj.body?.messages ?? [];
       const user = [...msgs].reverse().find((m) => m.role === 'user');
       const content = typeof user?.content === 'string' ? user.content : JSON.stringify(user?.content ?? '');
@@ -88,7 +88,7 @@ function collectWide(t: CsvTable, c: Collected, lang: Lang | undefined): void {
   const modelIds = new Set(roles.flatMap((r) => (r.kind === 'model' ? [r.model] : [])));
   const hasHuman = roles.some((r) => r.kind === 'human');
   roles.forEach((role, j) => { if (role.kind === 'other') checkMisspelt(t, j, modelIds, hasHuman); });
-  const modelLangs = new Set(roles.flatMap((r) => (r.kind === 'model' ? [langOf(r.dim)] : [])));
+  const modelLangs = new Set(roles.flatMap((r) => (r.kind === 'model' ? [dimensionLang(r.dim)] : [])));
   if (modelLangs.size === 0) throw new SmftError("no model columns found (expected names like 'auditory_base' or 'Horen_nl_ft')", t.file);
   const fileLang = lang ?? (modelLangs.size === 1 ? [...modelLangs][0] : undefined);
   if (!fileLang) throw new SmftError('model columns mix English and Dutch dimensions; pass --lang en or --lang nl', t.file);
@@ -102,7 +102,7 @@ function collectWide(t: CsvTable, c: Collected, lang: Lang | undefined): void {
     roles.forEach((role, j) => {
       if (role.kind === 'other') return;
       if (role.kind === 'human' && role.lang !== fileLang) return;
-      if (role.kind === 'model' && langOf(role.dim) !== fileLang) return;
+      if (role.kind === 'model' && dimensionLang(role.dim) !== fileLang) return;
       const v = parseNumber(row[j], t, r, t.header[j]);
       put(c, role.kind === 'human' ? HUMAN : role.model, role.dim, word, v, t.file, at(t.file, t.line(r), t.header[j]));
     });
@@ -134,19 +134,14 @@ function collectLong(t: CsvTable, c: Collected): void {
  * digit tokens 0–5 among the first token's top_logprobs, renormalised).
  */
 function collectJsonl(file: string, c: Collected, evalWords: string[] | undefined, batchWords: Map<string, string> | undefined): void {
-  const stem = basename(file, extname(file)).replace(/_test_results.*$/i, '').replace(/_results.*$/i, '');
+  if (smftBatchLang(file)) return collectSmftJsonl(file, c, batchWords);
+  const stem = batchFileStem(file);
   const role = columnRole(stem);
   if (role.kind !== 'model') throw new SmftError(`cannot tell dimension and model from the file name (expected '<dimension>_<model>_….jsonl', e.g. 'auditory_base_test_results.jsonl')`, file);
   if (!evalWords && !batchWords) throw new SmftError('an OpenAI batch file needs its batch input file (--batch-input) or the evaluation word list (--eval-set) to map rows to words', file, NEEDS_EVAL_WORDS);
   if (!batchWords) log.warn({ file }, `${basename(file)}: no --batch-input given; assuming row k is word k of the evaluation set`);
-  const lines = readText(file).split(/\r?\n/);
   let unparsed = 0;
-  lines.forEach((text, k) => {
-    if (text.trim() === '') return;
-    let obj: BatchLine;
-    try { obj = JSON.parse(text) as BatchLine; } catch (e) {
-      throw new SmftError(`not valid JSON (${(e as Error).message})`, at(file, k + 1));
-    }
+  forEachJsonLine(file, (obj, k) => {
     const id = String(obj.custom_id ?? '');
     let word: string;
     if (batchWords) {
@@ -160,29 +155,92 @@ function collectJsonl(file: string, c: Collected, evalWords: string[] | undefine
       if (row < 0 || row >= evalWords!.length) throw new SmftError(`custom_id row ${row + 1} is outside the evaluation set of ${evalWords!.length} words`, at(file, k + 1));
       word = evalWords![row];
     }
-    const choice = obj.response?.body?.choices?.[0];
-    if (!choice) throw new SmftError('no response.body.choices[0] (failed request?)', at(file, k + 1));
-    const answer = Number(String(choice.message?.content ?? '').trim());
-    if (!Number.isFinite(answer)) unparsed++;
-    put(c, role.model, role.dim, word, Number.isFinite(answer) ? answer : NaN, file, at(file, k + 1));
-    put(c, `${role.model}_expected`, role.dim, word, expectedRating(choice.logprobs?.content?.[0]?.top_logprobs ?? []), file, at(file, k + 1));
+    if (!putBatchAnswer(c, obj, role.model, role.dim, word, file, k)) unparsed++;
   });
   if (unparsed) log.warn({ file, unparsed }, `${unparsed} answer(s) in ${basename(file)} are not numbers; treated as missing`);
 }
 
+/**
+ * A batch output whose custom_ids are smft's (`smft:<dimension>:<word>`, from smft export):
+ * word and dimension from each id, the model from the file name (batchOutputModel). With
+ * `batchWords` (the request files), every id must be one of the requests.
+ */
+function collectSmftJsonl(file: string, c: Collected, batchWords: Map<string, string> | undefined): void {
+  const model = batchOutputModel(file);
+  let unparsed = 0;
+  forEachJsonLine(file, (obj, k) => {
+    const id = parseBatchCustomId(obj.custom_id);
+    if (!id) throw new SmftError(`custom_id '${String(obj.custom_id ?? '')}' is not one of smft's (smft:<dimension>:<word>) like the file's first line`, at(file, k + 1));
+    if (batchWords && !batchWords.has(String(obj.custom_id))) throw new SmftError(`custom_id '${String(obj.custom_id)}' is not in the batch input file(s)`, at(file, k + 1));
+    if (!putBatchAnswer(c, obj, model, id.dimension, id.word, file, k)) unparsed++;
+  });
+  if (unparsed) log.warn({ file, unparsed }, `${unparsed} answer(s) in ${basename(file)} are not numbers; treated as missing`);
+}
+
+/** Each non-empty line of a JSONL file, parsed (k: 0-based line index); a syntax error names file and line. */
+function forEachJsonLine<T = BatchLine>(file: string, fn: (obj: T, k: number) => void): void {
+  readText(file).split(/\r?\n/).forEach((text, k) => {
+    if (text.trim() === '') return;
+    let obj: T;
+    try { obj = JSON.parse(text) as T; } catch (e) {
+      throw new SmftError(`not valid JSON (${(e as Error).message})`, at(file, k + 1));
+    }
+    fn(obj, k);
+  });
+}
+
+/** Put one batch answer as `<model>` (the answer text as a number) and `<model>_expected`; false when the text is not a number. */
+function putBatchAnswer(c: Collected, obj: BatchLine, model: string, dim: Dimension, word: string, file: string, k: number): boolean {
+  const choice = obj.response?.body?.choices?.[0];
+  if (!choice) throw new SmftError(`no response.body.choices[0] (failed request?${obj.error ? ` ${JSON.stringify(obj.error).slice(0, 120)}` : ''})`, at(file, k + 1));
+  const answer = Number(String(choice.message?.content ?? '').trim());
+  put(c, model, dim, word, Number.isFinite(answer) ? answer : NaN, file, at(file, k + 1));
+  put(c, `${model}_expected`, dim, word, expectedRating(choice.logprobs?.content?.[0]?.top_logprobs ?? []), file, at(file, k + 1));
+  return Number.isFinite(answer);
+}
+
+/** The language of a batch file whose first request has an smft custom_id; undefined for any other file. */
+export function smftBatchLang(file: string): Lang | undefined {
+  if (extname(file).toLowerCase() !== '.jsonl') return undefined;
+  const first = readText(file).split(/\r?\n/).find((l) => l.trim() !== '');
+  if (!first) return undefined;
+  try {
+    const id = parseBatchCustomId((JSON.parse(first) as { custom_id?: unknown }).custom_id);
+    return id ? dimensionLang(id.dimension) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 interface BatchLine {
   custom_id?: string;
+  error?: unknown;
   response?: { body?: { choices?: Array<{ message?: { content?: string }; logprobs?: { content?: Array<{ top_logprobs?: Array<{ token: string; logprob: number }> }> } }> } };
 }
 
-/** Σ k·p(k) over the digit tokens 0–5 present, probabilities renormalised over them. */
-export function expectedRating(top: Array<{ token: string; logprob: number }>): number {
-  let z = 0, s = 0;
+/** A token and its log-probability, as OpenAI-style `top_logprobs` list them. */
+export interface TokenLogprob { token: string; logprob: number }
+
+/**
+ * Probabilities of the rating digits 0–5 among `top` (token text trimmed, so " 3" counts as 3),
+ * renormalised over the digits present: p[k] (0 for a digit not listed; all NaN when none is)
+ * and how many of the six were present.
+ */
+export function digitProbabilities(top: readonly TokenLogprob[]): { p: number[]; present: number } {
+  const raw = [0, 0, 0, 0, 0, 0];
+  const seen = new Set<number>();
   for (const { token, logprob } of top) {
     const t = token.trim();
-    if (/^[0-5]$/.test(t)) { const p = Math.exp(logprob); z += p; s += Number(t) * p; }
+    if (/^[0-5]$/.test(t)) { raw[Number(t)] += Math.exp(logprob); seen.add(Number(t)); }
   }
-  return z > 0 ? s / z : NaN;
+  const z = raw.reduce((a, x) => a + x, 0);
+  return { p: raw.map((x) => (z > 0 ? x / z : NaN)), present: z > 0 ? seen.size : 0 };
+}
+
+/** Σ k·p(k) over the digit tokens 0–5 present, probabilities renormalised over them (the paper's rating). */
+export function expectedRating(top: readonly TokenLogprob[]): number {
+  const { p, present } = digitProbabilities(top);
+  return present ? p.reduce((a, x, k) => a + k * x, 0) : NaN;
 }
 
 /** Dimension names and aliases a column may start with (lower case). */
@@ -225,9 +283,6 @@ function checkMisspelt(t: CsvTable, j: number, modelIds: Set<string>, hasHuman: 
   }
 }
 
-function langOf(dim: Dimension): Lang {
-  return (EN_DIMENSIONS as readonly string[]).includes(dim) ? 'en' : 'nl';
-}
 
 /**
  * Read prediction files in any of the three forms (wide CSV, long CSV, OpenAI batch JSONL) and
@@ -248,7 +303,7 @@ export function loadPredictions(files: string[], opts: LoadPredictionsOptions = 
   const models = [...c.ratings.keys()].filter((s) => s !== HUMAN);
   if (models.length === 0) throw new SmftError(`no model ratings in ${files.join(', ')}`);
   const modelDims = new Set(models.flatMap((m) => [...c.ratings.get(m)!.keys()]));
-  const langs = new Set([...modelDims].map(langOf));
+  const langs = new Set([...modelDims].map(dimensionLang));
   const lang = opts.lang ?? (langs.size === 1 ? [...langs][0] : undefined);
   if (!lang) throw new SmftError('predictions mix English and Dutch dimensions; pass --lang en or --lang nl');
   // Dimensions every model rated, in canonical order.

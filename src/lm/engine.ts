@@ -32,7 +32,10 @@ export interface LmEngine {
   /** Where it runs, for logs (e.g. 'tfjs-wasm', 'onnxruntime-cpu'). */
   readonly runtime: string;
   prefill(ids: number[]): Promise<KvPrefix>;
-  /** Logits [B, n] (row-major) of `tokenIds` at `logitsAt` of each row. */
+  /**
+   * Logits [B, n] (row-major) of `tokenIds` at `logitsAt` of each row; without `tokenIds` the
+   * full-vocabulary logits [B, vocab] there (greedy decoding, top logprobs: src/serve).
+   */
   selectedLogits(req: SelectedLogitsRequest, prefix?: KvPrefix): Promise<Float32Array>;
   /** Hidden states (embeddings, each layer's output, the final normed one), each [B·T, hidden]. */
   hiddenStates(ids: number[][], attentionMask: number[][]): Promise<Float32Array[]>;

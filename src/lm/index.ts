@@ -7,9 +7,9 @@ export { CausalLM, disposeCache, type ForwardOptions, type ForwardOutput, type P
 export { LmTokenizer, type ChatMessage } from './tokenizer.js';
 export { SafetensorsFile, WeightSource, readSafetensors, writeSafetensors, type F32Tensor } from './safetensors.js';
 export { loadTemplates, defaultTemplatesDir, fillTemplate, PLACEHOLDERS, type PromptTemplate } from './prompts.js';
-export { rateWords, PromptBuilder, digitTokenIds, ratingFromLogits, checkWords, type RatingRow, type RateOptions, type RateStats } from './rate.js';
+export { rateWords, PromptBuilder, digitTokenIds, ratingFromLogits, ratingMessages, completionPrompt, checkWords, type RatingRow, type RateOptions, type RateStats } from './rate.js';
 export { rateWordsDecimal, readDecimal, decimalRating, parseRatingText, RATING_READS, type RatingRead, type DecimalRateOptions } from './decimal.js';
-export { PredictionsWriter, PREDICTION_COLUMNS } from './predictions.js';
+export { PredictionsWriter, PREDICTION_COLUMNS, type RatingIdentity } from './predictions.js';
 export { embedWords, saveEmbeddings, loadEmbeddings, DEFAULT_EMBED_PROMPTS, type EmbedOptions, type WordEmbeddings } from './embed.js';
 export { rateWordsParallel, type ParallelRateOptions } from './parallel.js';
 export { randomModel } from './random.js';
@@ -19,3 +19,11 @@ export { tfEngine, isEngine, type LmEngine, type KvPrefix, type SelectedLogitsRe
 export { OnnxCausalLM, OnnxKV, type OnnxForwardOptions, type OnnxForwardOutput, type OnnxOptions } from './onnx/session.js';
 export { decoderGraph, type DecoderVariant } from './onnx/decoder.js';
 export { chooseInferenceRuntime, onnxForInference, INFERENCE_BACKENDS, type InferenceBackend, type InferenceChoice } from './runtime-choice.js';
+export { ApiClient, retryAfterMs, type ApiClientOptions } from '../api/client.js';
+export { rateWordsApi, ratingRequest, logApiRatingDone, type ApiRateOptions, type ApiRateStats } from '../api/rate-api.js';
+export { findDigitIds, digitLogitBias, OPENAI_DIGIT_IDS, DIGIT_BIAS, type DigitIds } from '../api/digits.js';
+export { firstTokenLogprobs, ratingFromLogprobs, type ApiRoute, type FirstToken } from '../api/logprobs.js';
+export { startServer, type ServeOptions, type RunningServer } from '../serve/server.js';
+export { ForwardQueue, type ForwardQueueOptions } from '../serve/queue.js';
+export { greedyDecode, type DecodeParams, type Decoded } from '../serve/decode.js';
+export { openaiBatchRequests, PAPER_BATCH_MODEL, type BatchRequest, type BatchRequestOptions } from '../export/openai-batch.js';

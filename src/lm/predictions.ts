@@ -11,6 +11,17 @@ export const PREDICTION_COLUMNS = ['word', 'dimension', 'model', 'rating', 'argm
 const key = (word: string, dimension: string): string => `${word}\u0000${dimension}`;
 
 /**
+ * What produced the ratings of a model id (kind 'local' | 'api' | 'head', model name, …): a plain
+ * JSON object. Recording it beside the CSV and refusing a resume under another identity belong
+ * to the provenance work (BRIEF contract 1); here the writer only carries it.
+ */
+export interface RatingIdentity {
+  kind: 'local' | 'api' | 'head';
+  model: string;
+  [field: string]: unknown;
+}
+
+/**
  * Append-only writer for a long predictions CSV. Opening an existing file checks the header,
  * repairs a last line cut off by an interrupted run, and collects the word×dimension pairs
  * already rated for `model` so a resumed run can skip them.
@@ -18,7 +29,7 @@ const key = (word: string, dimension: string): string => `${word}\u0000${dimensi
 export class PredictionsWriter {
   private readonly done = new Set<string>();
 
-  constructor(readonly path: string, readonly model: string) {
+  constructor(readonly path: string, readonly model: string, readonly identity?: RatingIdentity) {
     if (!existsSync(path) || readFileSync(path, 'utf8').length === 0) {
       mkdirSync(dirname(path), { recursive: true });
       writeFileSync(path, PREDICTION_COLUMNS.join(',') + '\n');

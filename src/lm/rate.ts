@@ -55,25 +55,32 @@ export interface RateStats {
   seconds: number;
 }
 
+/** The chat messages of a rating prompt: the optional system message, then the user message. */
+export function ratingMessages(content: string, opts: PromptOptions = {}): ChatMessage[] {
+  const messages: ChatMessage[] = [];
+  if (opts.systemPrompt) messages.push({ role: 'system', content: opts.systemPrompt });
+  messages.push({ role: 'user', content });
+  return messages;
+}
+
+/** The raw-text rating prompt of models without a chat template: the user message and the answer cue. */
+export function completionPrompt(content: string, opts: PromptOptions = {}): string {
+  return content + (opts.answerPrefix ?? (opts.lang === 'nl' ? '\nAntwoord: ' : '\nAnswer: '));
+}
+
 /** Builds the token ids of rating prompts (chat template or raw text + answer cue). */
 export class PromptBuilder {
   readonly chat: boolean;
-  private readonly answerPrefix: string;
 
   constructor(private readonly tokenizer: LmTokenizer, private readonly opts: PromptOptions = {}) {
     const mode = opts.chat ?? 'auto';
     if (mode === 'always' && !tokenizer.hasChatTemplate) throw new SmftError('chat prompts requested but the tokenizer has no chat template', tokenizer.dir);
     this.chat = mode === 'always' || (mode === 'auto' && tokenizer.hasChatTemplate);
-    this.answerPrefix = opts.answerPrefix ?? (opts.lang === 'nl' ? '\nAntwoord: ' : '\nAnswer: ');
   }
 
   /** The full prompt text for a user message. */
   text(content: string): string {
-    if (!this.chat) return content + this.answerPrefix;
-    const messages: ChatMessage[] = [];
-    if (this.opts.systemPrompt) messages.push({ role: 'system', content: this.opts.systemPrompt });
-    messages.push({ role: 'user', content });
-    return this.tokenizer.applyChatTemplate(messages);
+    return this.chat ? this.tokenizer.applyChatTemplate(ratingMessages(content, this.opts)) : completionPrompt(content, this.opts);
   }
 
   encode(text: string): number[] {

@@ -4,7 +4,7 @@ import type { Command } from 'commander';
 import { resolveDataDir } from '../../data/datadir.js';
 import type { Lang } from '../../data/dimensions.js';
 import { loadNorms } from '../../data/norms.js';
-import { loadPredictions, readBatchInputWords, NEEDS_EVAL_WORDS, NEEDS_NORMS } from '../../data/predictions.js';
+import { loadPredictions, readBatchInputWords, smftBatchLang, NEEDS_EVAL_WORDS, NEEDS_NORMS } from '../../data/predictions.js';
 import { PAPER_FILES } from '../../data/sources.js';
 import { evaluate } from '../../eval/evaluate.js';
 import { provenance } from '../../eval/provenance.js';
@@ -64,7 +64,7 @@ export function registerEvaluate(program: Command): void {
     .option('--device <device>', 'bootstrap on cpu kernels or webgpu (Dawn; needs a GPU adapter)', choiceOption('device', ['cpu', 'webgpu'] as const), 'cpu')
     .option('--norms <file>', 'human norms when the predictions carry none (Lancaster/Dutch CSV, TSV or XLSX)')
     .option('--eval-set <set>', "evaluation words: 'paper' or a file (maps OpenAI batch rows to words; default norms)", 'paper')
-    .option('--batch-input <file>', 'OpenAI batch input .jsonl (maps custom_id to the word in its prompt); repeatable', collect)
+    .option('--batch-input <file>', "OpenAI batch input .jsonl (maps custom_id to the word in its prompt; smft export's custom_ids name word and dimension themselves); repeatable", collect)
     .option('--data-dir <dir>', 'data directory (default: SMFT_DATA_DIR or ./data)')
     .action(action(async (f: EvaluateFlags) => {
       if (!f.predictions && !f.representations) throw new SmftError('give --predictions FILE and/or --representations FILE');
@@ -72,7 +72,8 @@ export function registerEvaluate(program: Command): void {
       if (!f.predictions) return evaluateRepresentations(f, dataDir);
       const files = f.predictions.map((p) => resolve(p));
       const batchWords = f.batchInput ? readBatchInputWords(f.batchInput.map((p) => resolve(p))) : undefined;
-      const needsEvalSet = !batchWords && files.some((p) => p.endsWith('.jsonl'));
+      // Batch outputs with smft's custom_ids name their words; the paper's need the eval set's order.
+      const needsEvalSet = !batchWords && files.some((p) => p.endsWith('.jsonl') && !smftBatchLang(p));
       let lang = f.lang;
       let evalWords: string[] | undefined;
       const dataFiles: string[] = [];
@@ -82,7 +83,7 @@ export function registerEvaluate(program: Command): void {
       } catch (e) {
         // Predictions without human ratings, or batch files: bring in the norms / eval set.
         if (!(e instanceof SmftError) || (e.code !== NEEDS_NORMS && e.code !== NEEDS_EVAL_WORDS)) throw e;
-        lang ??= files.some((p) => /(horen|proeven|voelen|sensaties|ruiken|zien)_/i.test(p)) ? 'nl' : 'en';
+        lang ??= files.map(smftBatchLang).find((l) => l !== undefined) ?? (files.some((p) => /(horen|proeven|voelen|sensaties|ruiken|zien)_/i.test(p)) ? 'nl' : 'en');
         const evalFile = evalSetFile(f.evalSet, lang, dataDir);
         const normsFile = f.norms ? resolve(f.norms) : evalFile;
         const norms = await loadNorms(normsFile, lang);

@@ -19,8 +19,9 @@ import { embedWords, saveEmbeddings } from '../../lm/embed.js';
 import { rateWithHead } from '../../train/recipes.js';
 import { headRatingRows } from '../../train/predict.js';
 import { checkpointBaseModel } from './train-lora.js';
-import { action, choiceOption, intOption, BACKEND_HELP } from '../run.js';
+import { action, choiceOption, intOption, numberOption, BACKEND_HELP } from '../run.js';
 import { evalSetFile } from './evaluate.js';
+import { digitIdsOption, rateThroughApi, type ApiRateFlags } from './rate-api.js';
 
 
 /** The words to rate: the paper's eval set, a norms/eval file, or a plain word list (.txt). */
@@ -35,7 +36,7 @@ export async function wordList(evalSet: string, lang: Lang, dataDir: string): Pr
   return promptWords(await loadNorms(evalSetFile(evalSet, lang, dataDir), lang));
 }
 
-interface RateFlags {
+interface RateFlags extends Partial<Omit<ApiRateFlags, 'out' | 'prompts' | 'lang' | 'modelId'>> {
   model?: string; checkpoint?: string; head?: string; evalSet: string; lang: Lang; out: string; prompts?: string;
   modelId?: string; backend: InferenceBackend; batchSize: number; prefixCache: boolean; workers: number; dataDir?: string; limit?: number;
   read: RatingRead;
@@ -60,13 +61,24 @@ export function registerRate(program: Command): void {
     .option('--limit <n>', 'rate only the first n words (smoke tests)', intOption('limit', 1))
     .option('--read <how>', "digits: Σ k·p(k) over the next digit token; decimal / greedy: for models trained on the paper's decimal answers (\"targets\": \"paper\"), Σ p(d)·v(d) / v(argmax) with v(d) the greedy continuation after digit d read as a number", choiceOption('read', RATING_READS), 'digits')
     .option('--data-dir <dir>', 'data directory (default: SMFT_DATA_DIR or ./data)')
+    .option('--api <url>', 'rate through an OpenAI-compatible server instead: its API base, e.g. http://127.0.0.1:8000/v1 (vLLM, smft serve, https://api.openai.com/v1)')
+    .option('--api-model <name>', "--api: the model to ask (default: the server's only model)")
+    .option('--api-key-env <name>', '--api: environment variable holding the API key', 'OPENAI_API_KEY')
+    .option('--api-completions', '--api: /v1/completions with the raw prompt and answer cue (base models) instead of /v1/chat/completions')
+    .option('--concurrency <n>', '--api: requests in flight at once', intOption('concurrency', 1), 4)
+    .option('--timeout <s>', '--api: seconds to wait for one answer', numberOption('timeout'), 60)
+    .option('--retries <n>', '--api: retries of a request after 429, 5xx, a timeout or a lost connection (exponential backoff, Retry-After)', intOption('retries', 0), 5)
+    .option('--top-logprobs <n>', '--api: top logprobs asked for (OpenAI allows up to 20)', intOption('top-logprobs', 1), 20)
+    .option('--no-logit-bias', '--api: send no logit_bias on the digit tokens (ratings renormalise over the digits among the top logprobs)')
+    .option('--digit-token-ids <ids>', "--api: token ids of 0,1,2,3,4,5 for the logit_bias, or 'openai' (default: OpenAI's for OpenAI models, else the server's /tokenize)", digitIdsOption)
     .action(action(async (f: RateFlags) => {
-      if (f.read !== 'digits' && f.head) throw new SmftError('--read applies to language models, not to --head');
-      const sources = [f.model && !f.checkpoint, f.checkpoint, f.head].filter(Boolean).length;
-      if (sources !== 1) throw new SmftError('give exactly one of --model, --checkpoint (with optional --model) or --head');
+      if (f.read !== 'digits' && (f.head || f.api)) throw new SmftError('--read applies to language models rated in process, not to --head or --api');
+      const sources = [f.model && !f.checkpoint, f.checkpoint, f.head, f.api].filter(Boolean).length;
+      if (sources !== 1 || (f.api && f.model)) throw new SmftError('give exactly one of --model, --checkpoint (with optional --model), --head or --api');
       const dataDir = resolveDataDir(f.dataDir);
       let words = await wordList(f.evalSet, f.lang, dataDir);
       if (f.limit) words = words.slice(0, f.limit);
+      if (f.api) return rateThroughApi(f as RateFlags & ApiRateFlags, words);
       const out = resolve(f.out);
       if (f.head) {
         const r = await rateWithHead({ head: resolve(f.head), words });
