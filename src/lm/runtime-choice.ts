@@ -29,7 +29,7 @@ export async function chooseInferenceRuntime(backend: InferenceBackend): Promise
   if (gpu) return { onnx: false, tfBackend: gpu };
   if (await ortAvailable()) {
     await initBackend('cpu');
-    log.info({ runtime: 'onnxruntime-cpu' }, 'inference through ONNX Runtime (CPU); TF.js cpu holds the weights');
+    log.debug({ runtime: 'onnxruntime-cpu' }, 'inference through ONNX Runtime (CPU); TF.js cpu holds the weights');
     return { onnx: 'cpu', tfBackend: tf.getBackend() };
   }
   return { onnx: false, tfBackend: await initBackend('auto') };
