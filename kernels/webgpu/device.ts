@@ -46,8 +46,8 @@ let lastReason = '';
  * Windows D3D12) true. SMFT_WEBGPU_ALLOW_SOFTWARE=1 counts as yes (lavapipe needs no device).
  * `--backend auto` probes WebGPU only when this is true, so a GPU-less machine hears nothing of it.
  */
-export function gpuDeviceVisible(): boolean {
-  if (envFlag('SMFT_WEBGPU_ALLOW_SOFTWARE') || process.platform !== 'linux') return true;
+export function gpuDeviceVisible(env: NodeJS.ProcessEnv = process.env): boolean {
+  if (envFlag('SMFT_WEBGPU_ALLOW_SOFTWARE', env) || process.platform !== 'linux') return true;
   if (existsSync('/dev/nvidia0') || existsSync('/dev/dxg')) return true;
   try {
     return readdirSync('/dev/dri').some((f) => f.startsWith('renderD'));
@@ -61,8 +61,8 @@ export function webGpuUnavailableReason(): string {
   return lastReason;
 }
 
-function envFlag(name: string): boolean {
-  const v = process.env[name];
+function envFlag(name: string, env: NodeJS.ProcessEnv = process.env): boolean {
+  const v = env[name];
   return v !== undefined && v !== '' && v !== '0' && v.toLowerCase() !== 'false';
 }
 
