@@ -140,4 +140,6 @@ export function configureLogging(o: { verbose?: boolean; quiet?: boolean; format
   const requested = o.format && o.format !== 'auto' ? o.format : process.env.SMFT_LOG_FORMAT;
   format = resolveLogFormat(requested, process.stderr.isTTY === true);
   pretty = null;
+  // Worker threads (their stderr is no terminal) and child processes log in the same format.
+  process.env.SMFT_LOG_FORMAT = format;
 }
