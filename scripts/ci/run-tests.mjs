@@ -21,8 +21,10 @@ const all = [
 ].map((f) => relative(root, f));
 const files = args.some(isTest) ? args.filter(isTest) : all;
 
-// What the tools themselves keep in the temp folder (tsx's compile cache), and this script's cache.
-const OWN = (name) => /^tsx-\d+$/.test(name) || name === 'smft-cache';
+// What libraries keep in the temp folder, not the tests: tsx's compile cache, and the session
+// file and empty debug log of ONNX Runtime's telemetry SDK (1DS: .ses, mat-debug-<pid>.log);
+// and this script's own cache folder.
+const OWN = (name) => /^tsx-\d+$/.test(name) || name === '.ses' || /^mat-debug-\d+\.log$/.test(name) || name === 'smft-cache';
 
 const runTmp = mkdtempSync(join(tmpdir(), 'smft-test-run-'));
 mkdirSync(join(runTmp, 'smft-cache'));
