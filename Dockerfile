@@ -12,6 +12,10 @@
 #                  use it only with a matching base, e.g.
 #                  --build-arg CUDA_IMAGE=nvidia/cuda:11.2.2-cudnn8-runtime-ubuntu20.04
 #                  (and note it downloads libtensorflow while building).
+#   ORT_CUDA       1 adds onnxruntime-node's CUDA 12 execution provider files (downloaded while
+#                  building, not from the npm registry; they need a CUDA 12 + cuDNN 9 base, e.g.
+#                  --build-arg CUDA_IMAGE=nvidia/cuda:12.8.1-cudnn-runtime-ubuntu24.04). smft runs
+#                  ONNX Runtime on the CPU or WebGPU; the CUDA files serve your own ONNX code.
 ARG CUDA_IMAGE=nvidia/cuda:13.0.0-runtime-ubuntu24.04
 ARG NODE_IMAGE=node:20-bookworm-slim
 
@@ -19,6 +23,7 @@ FROM ${NODE_IMAGE} AS node
 
 FROM ${CUDA_IMAGE}
 ARG TFJS_NODE_GPU=0
+ARG ORT_CUDA=0
 
 # Node 20 (official build; needs glibc ≥ 2.28) and npm from the node image.
 COPY --from=node /usr/local/bin/node /usr/local/bin/node
@@ -35,13 +40,14 @@ ENV NVIDIA_VISIBLE_DEVICES=all \
 
 WORKDIR /opt/smft
 # Dependency layer first (cached while only sources change).
-COPY package.json package-lock.json ./
+COPY package.json package-lock.json .npmrc ./
 COPY scripts/bundle/install-recipe.sh scripts/bundle/install-recipe.sh
 # npm ci runs `prepare`, which builds the WebAssembly kernels from these sources.
 COPY kernels/wasm/assembly kernels/wasm/assembly
 RUN scripts/bundle/install-recipe.sh --apt \
  && rm -rf /var/lib/apt/lists/* \
  && NODE_ENV=development scripts/bundle/install-recipe.sh --npm \
+ && if [ "$ORT_CUDA" = 1 ]; then scripts/bundle/install-recipe.sh --ort-cuda; fi \
  && npm cache clean --force
 
 COPY . .

@@ -1,16 +1,16 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { loadStudyConfig } from '../src/pipeline/config.js';
 import { reproduce } from '../src/pipeline/reproduce.js';
 import { testDataDir } from './helpers/data.js';
+import { tempDir } from './helpers/tmp.js';
 
 const root = resolve(import.meta.dirname, '..');
 
 test('reproduce: every stage runs once, writes evaluation and report, and a rerun is served from the cache', async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'smft-study-'));
+  const dir = tempDir('study');
   const file = join(dir, 'study.json');
   writeFileSync(file, JSON.stringify({
     name: 'mini', model: 'test/fixtures/models/tiny-qwen2', backend: 'wasm', languages: ['en'],
@@ -34,7 +34,7 @@ test('reproduce: every stage runs once, writes evaluation and report, and a reru
 });
 
 test('a study config with an unknown field is a one-line error naming the file', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'smft-study-'));
+  const dir = tempDir('study');
   const file = join(dir, 'bad.json');
   writeFileSync(file, JSON.stringify({ name: 'x', model: 'm', bootstrapp: 3 }));
   assert.throws(() => loadStudyConfig(file, root), (e: Error) => e.message.includes(file) && e.message.includes('bootstrapp') && !e.message.includes('\n'));

@@ -1,7 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import Papa from 'papaparse';
 import { loadNorms } from '../src/data/norms.js';
@@ -10,6 +9,7 @@ import { loadModel } from '../src/lm/load.js';
 import { alignmentTrajectory } from '../src/pipeline/trajectory.js';
 import { runRecipe } from '../src/train/lora/recipes.js';
 import { testDataDir } from './helpers/data.js';
+import { tempDir } from './helpers/tmp.js';
 
 const ratings = (file: string): Map<string, number> =>
   new Map(Papa.parse<{ word: string; dimension: string; rating: string }>(readFileSync(file, 'utf8'), { header: true, skipEmptyLines: true }).data.map((r) => [`${r.word}|${r.dimension}`, Number(r.rating)]));
@@ -17,7 +17,7 @@ const ratings = (file: string): Map<string, number> =>
 test('alignment trajectory: the base model and every saved checkpoint of a run are rated and scored, on TF.js and ONNX Runtime alike', async () => {
   await initBackend('wasm');
   const dataDir = testDataDir();
-  const dir = mkdtempSync(join(tmpdir(), 'smft-traj-'));
+  const dir = tempDir('traj');
   const lm = await loadModel(resolve(import.meta.dirname, 'fixtures', 'models', 'tiny-qwen2'));
   const run = await runRecipe('en_ft_tiny', { model: lm, out: join(dir, 'run'), dataDir });
   const norms = await loadNorms(join(dataDir, 'paper', 'eval_en_1572_with_predictions.csv'), 'en');

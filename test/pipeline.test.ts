@@ -1,12 +1,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { runStage } from '../src/pipeline/stage.js';
+import { tempDir } from './helpers/tmp.js';
 
 test('stages are cached by the hash of their inputs, and an interrupted stage resumes its partial work', async () => {
-  const run = mkdtempSync(join(tmpdir(), 'smft-stage-'));
+  const run = tempDir('stage');
   let calls = 0;
   const work = async (dir: string) => { calls++; writeFileSync(join(dir, 'out.txt'), 'x'); };
   const a = await runStage(run, 'rate', { model: 'm', words: 3 }, work);

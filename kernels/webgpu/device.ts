@@ -16,6 +16,7 @@
  * Dawn keeps Node's event loop alive while the GPU object is reachable from a global: call
  * `releaseWebGpu()` when done (the CLI exits explicitly; tests call it in `after`).
  */
+import { existsSync, readdirSync } from 'node:fs';
 import { log } from '../../src/util/log.js';
 
 export interface AdapterSummary {
@@ -39,13 +40,29 @@ let registerPromise: Promise<boolean> | undefined;
 let devicePromise: Promise<GPUDevice> | undefined;
 let lastReason = '';
 
+/**
+ * Whether this machine shows a GPU that Dawn could drive, without loading Dawn: on Linux a device
+ * node of a GPU driver (/dev/nvidia0, /dev/dri/renderD*, WSL's /dev/dxg); elsewhere (macOS Metal,
+ * Windows D3D12) true. SMFT_WEBGPU_ALLOW_SOFTWARE=1 counts as yes (lavapipe needs no device).
+ * `--backend auto` probes WebGPU only when this is true, so a GPU-less machine hears nothing of it.
+ */
+export function gpuDeviceVisible(env: NodeJS.ProcessEnv = process.env): boolean {
+  if (envFlag('SMFT_WEBGPU_ALLOW_SOFTWARE', env) || process.platform !== 'linux') return true;
+  if (existsSync('/dev/nvidia0') || existsSync('/dev/dxg')) return true;
+  try {
+    return readdirSync('/dev/dri').some((f) => f.startsWith('renderD'));
+  } catch {
+    return false;
+  }
+}
+
 /** Why the last probe found no usable adapter ('' when one was found or none was tried). */
 export function webGpuUnavailableReason(): string {
   return lastReason;
 }
 
-function envFlag(name: string): boolean {
-  const v = process.env[name];
+function envFlag(name: string, env: NodeJS.ProcessEnv = process.env): boolean {
+  const v = env[name];
   return v !== undefined && v !== '' && v !== '0' && v.toLowerCase() !== 'false';
 }
 
@@ -131,14 +148,15 @@ export async function probeAdapter(): Promise<AdapterSummary | null> {
 }
 
 /**
- * Make TF.js's webgpu backend available. Returns false, after one warning log line saying why,
- * when there is no (acceptable) adapter; the caller then falls back to the CPU backends.
+ * Make TF.js's webgpu backend available. Returns false when there is no (acceptable) adapter,
+ * with one debug line saying why (webGpuUnavailableReason()); the caller decides what to tell:
+ * an explicit `--backend webgpu` fails with the reason, 'auto' moves on to the CPU backends.
  */
 export function registerWebGpu(): Promise<boolean> {
   registerPromise ??= (async () => {
     const st = await getState();
     if (!st) {
-      log.warn({ backend: 'webgpu' }, `WebGPU unavailable, falling back to CPU backends: ${lastReason}`);
+      log.debug({ backend: 'webgpu' }, `WebGPU unavailable: ${lastReason}`);
       return false;
     }
     const nav = ((globalThis as { navigator?: object }).navigator ?? {}) as { gpu?: GPU };
@@ -178,7 +196,7 @@ export function registerWebGpu(): Promise<boolean> {
       }
     } catch (e) {
       lastReason = `@tensorflow/tfjs-backend-webgpu cannot be loaded: ${(e as Error).message.split('\n')[0]}`;
-      log.warn({ backend: 'webgpu' }, `WebGPU unavailable, falling back to CPU backends: ${lastReason}`);
+      log.debug({ backend: 'webgpu' }, `WebGPU unavailable: ${lastReason}`);
       return false;
     }
     const { summary } = st;

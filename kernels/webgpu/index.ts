@@ -4,7 +4,7 @@
  * fall back to kernels/cpu otherwise. See docs/gpu.md.
  */
 export {
-  registerWebGpu, getGpuDevice, probeAdapter, releaseWebGpu, webGpuUnavailableReason, isSoftwareAdapter, READ_SYNC_MESSAGE,
+  registerWebGpu, gpuDeviceVisible, getGpuDevice, probeAdapter, releaseWebGpu, webGpuUnavailableReason, isSoftwareAdapter, READ_SYNC_MESSAGE,
   type AdapterSummary,
 } from './device.js';
 export { pairwiseDistances, pairwiseDistancesToGpu, prepareRows, selfDistances, type GpuMetric, type DistanceOptions } from './distances.js';

@@ -11,6 +11,8 @@ import { registerMerge, registerTrajectory } from './commands/train-lora.js';
 import { registerReproduce } from './commands/reproduce.js';
 import { registerServe } from './commands/serve.js';
 import { registerExport } from './commands/export.js';
+import { choiceOption } from './run.js';
+import { configureLogging, LOG_FORMATS } from '../util/log.js';
 
 /** The smft command line: a thin layer over the library in src/. */
 const program = new Command();
@@ -20,7 +22,14 @@ program
   .version(smftVersion())
   .showHelpAfterError(false)
   .configureOutput({ outputError: (str, write) => write(`smft: error: ${str.replace(/^error: /, '').trim()}\n`) })
-  .exitOverride((err) => { process.exit(err.exitCode === 0 ? 0 : 2); });
+  .exitOverride((err) => { process.exit(err.exitCode === 0 ? 0 : 2); })
+  .option('--log-format <format>', 'log lines on stderr: pretty (for people), json (one object a line) or auto: pretty on a terminal, else json (also SMFT_LOG_FORMAT)', choiceOption('log-format', LOG_FORMATS))
+  .option('--verbose', 'debug log lines, and what TF.js and the GPU probe print (also SMFT_LOG_LEVEL=debug)')
+  .option('--quiet', 'warnings and errors only, no progress bars (also SMFT_LOG_LEVEL=warn)')
+  .hook('preAction', () => {
+    const o = program.opts<{ logFormat?: string; verbose?: boolean; quiet?: boolean }>();
+    configureLogging({ format: o.logFormat, verbose: o.verbose, quiet: o.quiet });
+  });
 
 registerEvaluate(program);
 registerData(program);

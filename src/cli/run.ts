@@ -1,6 +1,6 @@
 import { InvalidArgumentError } from 'commander';
 import { SmftError } from '../util/errors.js';
-import { log } from '../util/log.js';
+import { log, writeFinalLine } from '../util/log.js';
 
 /**
  * Run a command action: a user error (SmftError, or a bad option) prints one line
@@ -14,11 +14,11 @@ export function action<A extends unknown[]>(fn: (...args: A) => Promise<void> | 
     } catch (e) {
       const err = e as Error;
       if (err instanceof SmftError) {
-        process.stderr.write(`smft: error: ${err.message}\n`);
+        writeFinalLine(`smft: error: ${err.message}\n`);
         process.exitCode = 2;
       } else {
-        process.stderr.write(`smft: internal error: ${err.message}\n`);
-        if (process.env.SMFT_DEBUG) process.stderr.write(`${err.stack}\n`);
+        writeFinalLine(`smft: internal error: ${err.message}\n`);
+        if (process.env.SMFT_DEBUG) writeFinalLine(`${err.stack}\n`);
         log.debug({ err }, 'internal error');
         process.exitCode = 1;
       }

@@ -7,15 +7,20 @@ export type BackendName = 'auto' | 'cpu' | 'wasm' | 'webgpu' | 'tensorflow';
 /**
  * Initialise a TF.js backend by name and return the one in use. 'auto' tries, in order,
  * tensorflow (tfjs-node / tfjs-node-gpu when installed), webgpu (Dawn), wasm, cpu, and logs
- * the choice. An explicit name that cannot start is an error.
+ * the choice. An explicit name that cannot start is an error that says why.
  */
 export async function initBackend(name: BackendName = 'auto'): Promise<string> {
-  const order: BackendName[] = name === 'auto' ? ['tensorflow', 'webgpu', 'wasm', 'cpu'] : [name];
+  quietTfjs();
+  if (name === 'auto') {
+    const gpu = await initNativeOrGpuBackend();
+    if (gpu) return gpu;
+  }
+  const order: BackendName[] = name === 'auto' ? ['wasm', 'cpu'] : [name];
   const failures: string[] = [];
   for (const b of order) {
     try {
       if (await tryBackend(b)) {
-        log.info({ backend: tf.getBackend(), requested: name }, 'TF.js backend ready');
+        (name === 'auto' ? log.info : log.debug).call(log, { backend: tf.getBackend(), requested: name }, 'TF.js backend ready');
         return tf.getBackend();
       }
       failures.push(`${b}: not available`);
@@ -25,6 +30,55 @@ export async function initBackend(name: BackendName = 'auto'): Promise<string> {
   }
   throw new SmftError(`cannot start TF.js backend '${name}' (${failures.join('; ')})`);
 }
+
+/**
+ * 'auto''s first choices: tensorflow (tfjs-node[-gpu], when installed), then webgpu — probed only
+ * when the machine shows a GPU (gpuDeviceVisible(): a GPU device node, or
+ * SMFT_WEBGPU_ALLOW_SOFTWARE=1), so a GPU-less machine loads no Dawn and prints nothing about it.
+ * A GPU that is there but does not start gets one warning line saying why. Returns the backend
+ * started, or null.
+ */
+export async function initNativeOrGpuBackend(): Promise<string | null> {
+  quietTfjs();
+  try {
+    if (await tryBackend('tensorflow')) {
+      log.info({ backend: tf.getBackend(), requested: 'auto' }, 'TF.js backend ready');
+      return tf.getBackend();
+    }
+  } catch (e) {
+    log.debug({ backend: 'tensorflow' }, `tfjs-node does not start: ${(e as Error).message.split('\n')[0]}`);
+  }
+  const { gpuDeviceVisible, registerWebGpu, webGpuUnavailableReason } = await import('../../kernels/webgpu/device.js');
+  if (!gpuDeviceVisible()) {
+    log.debug({ backend: 'webgpu' }, 'no GPU device on this machine: WebGPU not probed');
+    return null;
+  }
+  let why = '';
+  try {
+    if ((await registerWebGpu()) && (await tf.setBackend('webgpu'))) {
+      log.info({ backend: 'webgpu', requested: 'auto' }, 'TF.js backend ready');
+      return 'webgpu';
+    }
+  } catch (e) {
+    why = (e as Error).message.split('\n')[0];
+  }
+  if (!warnedNoGpu) {
+    warnedNoGpu = true;
+    log.warn({ backend: 'webgpu' }, `WebGPU unavailable, falling back to CPU backends: ${webGpuUnavailableReason() || why || 'the webgpu backend did not start'}`);
+  }
+  return null;
+}
+let warnedNoGpu = false;
+
+/**
+ * TF.js prints its own console warnings (the "looks like you are running TensorFlow.js in
+ * Node.js" banner of the cpu backend among them) unless its PROD flag is set, which changes
+ * nothing else in TF.js. They show with --verbose (log level debug).
+ */
+export function quietTfjs(): void {
+  tf.env().set('PROD', !log.isLevelEnabled('debug'));
+}
+quietTfjs();
 
 async function tryBackend(b: BackendName): Promise<boolean> {
   switch (b) {

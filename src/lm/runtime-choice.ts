@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { log } from '../util/log.js';
-import { initBackend, type BackendName } from './backend.js';
+import { initBackend, initNativeOrGpuBackend, type BackendName } from './backend.js';
 import { loadOrt, ortAvailable } from './onnx/runtime.js';
 
 /**
@@ -25,16 +25,11 @@ export async function chooseInferenceRuntime(backend: InferenceBackend): Promise
     return { onnx: backend === 'onnx' ? 'cpu' : 'webgpu', tfBackend: 'cpu' };
   }
   if (backend !== 'auto') return { onnx: false, tfBackend: await initBackend(backend) };
-  for (const b of ['tensorflow', 'webgpu'] as const) {
-    try {
-      return { onnx: false, tfBackend: await initBackend(b) };
-    } catch {
-      // not available here: try the next
-    }
-  }
+  const gpu = await initNativeOrGpuBackend();
+  if (gpu) return { onnx: false, tfBackend: gpu };
   if (await ortAvailable()) {
     await initBackend('cpu');
-    log.info({ runtime: 'onnxruntime-cpu' }, 'inference through ONNX Runtime (CPU); TF.js cpu holds the weights');
+    log.debug({ runtime: 'onnxruntime-cpu' }, 'inference through ONNX Runtime (CPU); TF.js cpu holds the weights');
     return { onnx: 'cpu', tfBackend: tf.getBackend() };
   }
   return { onnx: false, tfBackend: await initBackend('auto') };

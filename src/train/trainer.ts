@@ -19,6 +19,7 @@ import { SmftError } from '../util/errors.js';
 import { log } from '../util/log.js';
 import { Rng } from '../util/rng.js';
 import { writeFileAtomic } from '../util/atomic.js';
+import { formatDuration } from '../util/duration.js';
 import type { CausalLM } from '../lm/model.js';
 import { AdamW, ADAMW_DEFAULTS, type AdamWState } from './adamw.js';
 import { clipByGlobalNorm } from './clip.js';
@@ -434,7 +435,7 @@ export async function trainLora(opts: TrainLoraOptions): Promise<TrainLoraResult
         log.info({
           label, step: state.step, totalSteps, epoch: epochOfStep, loss: fmt(logLoss / logSteps), lr: fmt(lr, 3), gradNorm: fmt(gradNorm, 3),
           tokensPerSec: Math.round(rate), etaSec: Math.round(eta),
-        }, `${label}: step ${state.step}/${totalSteps} loss ${fmt(logLoss / logSteps)} ${Math.round(rate)} tok/s ETA ${formatEta(eta)}`);
+        }, `${label}: step ${state.step}/${totalSteps} loss ${fmt(logLoss / logSteps)} ${Math.round(rate)} tok/s ETA ${formatDuration(eta)}`);
         lastLog = now; logLoss = 0; logSteps = 0; logTokens = 0;
       }
 
@@ -488,9 +489,3 @@ function roundAll(o: Record<string, number>): Record<string, number | undefined>
   return Object.fromEntries(Object.entries(o).map(([k, v]) => [k, fmt(v)]));
 }
 
-function formatEta(s: number): string {
-  if (!Number.isFinite(s)) return '?';
-  if (s < 120) return `${Math.round(s)} s`;
-  if (s < 7200) return `${Math.round(s / 60)} min`;
-  return `${(s / 3600).toFixed(1)} h`;
-}

@@ -1,9 +1,13 @@
 import cliProgress from 'cli-progress';
-import { log } from './log.js';
+import { log, setStatusLine, releaseStatusLine, type StatusLine } from './log.js';
+import { formatDuration } from './duration.js';
 
 /**
- * Progress for long loops: a cli-progress bar on an interactive terminal, otherwise a pino
- * line every `intervalMs` with the rate and ETA.
+ * Progress for long loops: a cli-progress bar on an interactive terminal (when info lines are
+ * shown), otherwise a pino line every `intervalMs` with the rate and ETA. The bar is the log's
+ * status line: log lines written while it runs appear above it, never on its line. The ETA comes
+ * from the mean rate since the start (steadier than cli-progress's windowed estimate) and is
+ * formatted by formatDuration.
  */
 export class Progress {
   private done = 0;
@@ -11,30 +15,48 @@ export class Progress {
   private last = Date.now();
   private readonly bar: cliProgress.SingleBar | null;
   private readonly intervalMs: number;
+  private status: StatusLine | null = null;
 
   constructor(
     private readonly what: string,
     private readonly total: number,
-    { bar = process.stderr.isTTY === true && process.env.SMFT_LOG_LEVEL !== 'silent', intervalMs = 5_000 }: { bar?: boolean; intervalMs?: number } = {},
+    { bar = process.stderr.isTTY === true && log.isLevelEnabled('info'), intervalMs = 5_000 }: { bar?: boolean; intervalMs?: number } = {},
   ) {
     this.intervalMs = intervalMs;
     this.bar = bar && total > 0
-      ? new cliProgress.SingleBar({ format: `${what} [{bar}] {value}/{total} {rate}/s ETA {eta_formatted}`, stream: process.stderr, hideCursor: true }, cliProgress.Presets.shades_classic)
+      ? new cliProgress.SingleBar({
+        format: `${what} [{bar}] {value}/{total} {rate}/s ETA {eta}`,
+        stream: process.stderr,
+        hideCursor: true,
+        // Every timer tick draws the line, so a redraw after a log line always happens.
+        forceRedraw: true,
+      }, cliProgress.Presets.shades_classic)
       : null;
-    this.bar?.start(total, 0, { rate: '0.0' });
+    if (this.bar) {
+      const bar = this.bar;
+      this.bar.start(total, 0, { rate: '0.0', eta: '?' });
+      this.status = {
+        clear: () => process.stderr.write('\r\x1b[2K'),
+        // ESC 7 saves the cursor on the bar's new line: the bar's stop() restores to it.
+        redraw: () => { process.stderr.write('\x1b7'); bar.render(); },
+        stop: () => this.stop(),
+      };
+      setStatusLine(this.status);
+    }
   }
 
   tick(n = 1): void {
     this.done += n;
     const now = Date.now();
     const rate = this.done / Math.max(1e-3, (now - this.t0) / 1000);
+    const eta = rate > 0 ? (this.total - this.done) / rate : NaN;
     if (this.bar) {
-      this.bar.update(this.done, { rate: rate.toFixed(1) });
+      this.bar.update(this.done, { rate: rate.toFixed(1), eta: formatDuration(eta) });
       if (this.done >= this.total) this.stop();
     } else if (now - this.last >= this.intervalMs || this.done === this.total) {
       this.last = now;
-      const eta = rate > 0 ? Math.round((this.total - this.done) / rate) : null;
-      log.info({ task: this.what, done: this.done, total: this.total, per_s: Number(rate.toFixed(2)), eta_s: eta }, `${this.what}: ${this.done}/${this.total} (${rate.toFixed(1)}/s, ETA ${eta ?? '?'} s)`);
+      log.info({ task: this.what, done: this.done, total: this.total, per_s: Number(rate.toFixed(2)), eta_s: Number.isFinite(eta) ? Math.round(eta) : null },
+        `${this.what}: ${this.done}/${this.total} (${rate.toFixed(1)}/s, ETA ${formatDuration(eta)})`);
       if (this.done === this.total) this.stop();
     }
   }
@@ -44,6 +66,9 @@ export class Progress {
   stop(): void {
     if (this.stopped) return;
     this.stopped = true;
-    this.bar?.stop();
+    if (this.bar) {
+      if (this.status) releaseStatusLine(this.status);
+      this.bar.stop();
+    }
   }
 }

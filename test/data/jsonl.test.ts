@@ -1,10 +1,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { expectedRating, loadPredictions, readBatchInputWords } from '../../src/data/predictions.js';
 import { column } from '../../src/eval/table.js';
+import { tempDir } from '../helpers/tmp.js';
 
 const request = (id: string, word: string) => JSON.stringify({ custom_id: id, method: 'POST', url: '/v1/chat/completions', body: { model: 'gpt-4o-mini', messages: [{ role: 'user', content: `Please indicate how strongly … The concept is: "${word}". Only answer with a number from 0 to 5.` }] } });
 const response = (id: string, answer: string, top: Array<[string, number]>) => JSON.stringify({ custom_id: id, response: { status_code: 200, body: { choices: [{ message: { content: answer }, logprobs: { content: [{ token: answer, logprob: top[0][1], top_logprobs: top.map(([token, logprob]) => ({ token, logprob })) }] } }] } } });
@@ -17,7 +17,7 @@ test('expected rating renormalises over the digit tokens 0–5 present', () => {
 });
 
 test('batch outputs map to words through the batch input file, not the row order', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'smft-jsonl-'));
+  const dir = tempDir('jsonl');
   // Requests in an order unrelated to the outputs' order.
   writeFileSync(join(dir, 'input.jsonl'), [request('task_2', 'BELL'), request('task_1', 'APPLE'), request('task_3', 'CHAIR')].join('\n') + '\n');
   writeFileSync(join(dir, 'auditory_base_test_results.jsonl'), [

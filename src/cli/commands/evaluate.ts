@@ -15,6 +15,7 @@ import { writeDirAtomic } from '../../util/atomic.js';
 import { writeFileSync } from 'node:fs';
 import { SmftError } from '../../util/errors.js';
 import { log } from '../../util/log.js';
+import { formatTable } from '../../util/table.js';
 import { readJsonFile } from '../../util/json.js';
 import { action, choiceOption, collect, intOption, numberOption } from '../run.js';
 import { METRICS, type Metric } from '../../../kernels/cpu/rdm.js';
@@ -113,16 +114,13 @@ export function registerEvaluate(program: Command): void {
 /** A short table on stdout: RSA per subset and model, and the mean dimension-wise ρ. */
 export function printSummary(r: import('../../eval/results.js').EvaluationResults): void {
   const models = r.models;
-  const pad = (s: string, n: number) => s.padEnd(n);
-  const w = Math.max(12, ...models.map((m) => m.length + 2));
-  const lines = [`${pad('RSA ρ', 12)}${models.map((m) => pad(m, w)).join('')}`];
-  for (const [subset, byModel] of Object.entries(r.rsa)) {
-    lines.push(`${pad(subset, 12)}${models.map((m) => pad(byModel[m]?.rho.toFixed(3) ?? '', w)).join('')}`);
-  }
   const dims = Object.keys(r.dimensions);
   const meanRho = (m: string) => dims.reduce((s, d) => s + r.dimensions[d][m].rho, 0) / dims.length;
-  lines.push(`${pad('mean dim ρ', 12)}${models.map((m) => pad(meanRho(m).toFixed(3), w)).join('')}`);
-  process.stdout.write(lines.join('\n') + '\n');
+  process.stdout.write(formatTable([
+    ['RSA ρ', ...models],
+    ...Object.entries(r.rsa).map(([subset, byModel]) => [subset, ...models.map((m) => byModel[m]?.rho.toFixed(3) ?? '')]),
+    ['mean dim ρ', ...models.map((m) => meanRho(m).toFixed(3))],
+  ]) + '\n');
 }
 
 /** Layer-wise RSA of an embeddings file against the norms of its words. */

@@ -4,19 +4,31 @@ import { projectRoot, resolveDataDir } from '../../data/datadir.js';
 import { loadStudyConfig } from '../../pipeline/config.js';
 import { reproduce } from '../../pipeline/reproduce.js';
 import type { EvaluationResults } from '../../eval/results.js';
+import type { StageResult } from '../../pipeline/stage.js';
+import { formatTable } from '../../util/table.js';
+import { formatDuration } from '../../util/duration.js';
 import { action } from '../run.js';
 
 /** Summary table: RSA per subset and mean dimension-wise ρ, one row per model. */
 export function summaryTable(lang: string, r: EvaluationResults): string {
   const subsets = Object.keys(r.rsa);
-  const w = Math.max(14, ...r.models.map((m) => m.length + 2));
-  const head = `${lang.toUpperCase().padEnd(w)}${subsets.map((s) => `RSA ${s}`.padEnd(13)).join('')}mean dim ρ`;
-  const rows = r.models.map((m) => {
-    const dims = Object.keys(r.dimensions);
-    const mean = dims.reduce((s, d) => s + r.dimensions[d][m].rho, 0) / dims.length;
-    return `${m.padEnd(w)}${subsets.map((s) => (r.rsa[s][m]?.rho.toFixed(3) ?? '').padEnd(13)).join('')}${mean.toFixed(3)}`;
-  });
-  return [head, ...rows].join('\n');
+  const dims = Object.keys(r.dimensions);
+  const rows = r.models.map((m) => [
+    m,
+    ...subsets.map((s) => r.rsa[s][m]?.rho.toFixed(3) ?? ''),
+    (dims.reduce((s, d) => s + r.dimensions[d][m].rho, 0) / dims.length).toFixed(3),
+  ]);
+  return formatTable([[lang.toUpperCase(), ...subsets.map((s) => `RSA ${s}`), 'mean dim ρ'], ...rows]);
+}
+
+/** Stage table: each stage, whether it ran or came from the cache, and its time. */
+export function stageTable(stages: StageResult[]): string {
+  const total = stages.reduce((s, x) => s + x.seconds, 0);
+  return formatTable([
+    ['stage', 'status', 'time'],
+    ...stages.map((s) => [s.name, s.skipped ? 'cached' : 'ran', s.skipped ? '' : formatDuration(s.seconds)]),
+    ['total', '', formatDuration(total)],
+  ]);
 }
 
 async function runStudy(configFile: string, f: { runDir?: string; dataDir?: string }): Promise<void> {
@@ -24,7 +36,7 @@ async function runStudy(configFile: string, f: { runDir?: string; dataDir?: stri
   const runDir = resolve(f.runDir ?? join('runs', cfg.name));
   const r = await reproduce(cfg, { runDir, dataDir: resolveDataDir(f.dataDir) });
   const ran = r.stages.filter((s) => !s.skipped).length;
-  process.stdout.write(`\n${cfg.name}: ${r.stages.length} stages (${ran} ran, ${r.stages.length - ran} cached) in ${runDir}\n`);
+  process.stdout.write(`\n${cfg.name}: ${r.stages.length} stages (${ran} ran, ${r.stages.length - ran} cached) in ${runDir}\n\n${stageTable(r.stages)}\n`);
   for (const [lang, res] of Object.entries(r.results)) {
     process.stdout.write(`\n${summaryTable(lang, res!)}\n`);
     if (res!.layers?.all) {

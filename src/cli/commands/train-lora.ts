@@ -16,6 +16,7 @@ import { resolveCheckpointDir } from '../../train/lora/checkpoint.js';
 import { readAdapterFiles } from '../../train/lora/peft.js';
 import { mergeLora } from '../../train/lora/merge.js';
 import { trainLoraRecipe as runLoraRecipe } from '../../train/lora/recipes.js';
+import { formatTable } from '../../util/table.js';
 import { action, choiceOption, BACKEND_HELP } from '../run.js';
 
 /** `smft train` for LoRA recipes: prints the run folder and the final adapter. */
@@ -72,6 +73,6 @@ export function registerTrajectory(program: Command): void {
       const subsets = Object.keys(points[0].rsa);
       const rows = points.map((p) => [p.step, ...subsets.map((s) => p.rsa[s]), p.meanDimensionRho]);
       writeFileAtomic(join(out, 'trajectory.csv'), Papa.unparse({ fields: ['step', ...subsets.map((s) => `rsa_${s}`), 'mean_dimension_rho'], data: rows }, { newline: '\n' }) + '\n');
-      for (const r of rows) process.stdout.write(`step ${String(r[0]).padEnd(6)}${r.slice(1).map((v) => Number(v).toFixed(3).padEnd(9)).join('')}\n`);
+      process.stdout.write(formatTable([['step', ...subsets.map((s) => `RSA ${s}`), 'mean dim ρ'], ...rows.map((r) => [r[0], ...r.slice(1).map((v) => Number(v).toFixed(3))])]) + '\n');
     }));
 }
