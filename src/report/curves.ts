@@ -15,6 +15,18 @@ export interface RunInputs {
   trajectories?: Trajectory[];
 }
 
+/**
+ * A line per series with a dot per value: two layers, so that the legends show line strokes
+ * (dashed where the series is) rather than dots.
+ */
+function linesWithPoints(encoding: Record<string, Record<string, unknown>>, strokeWidth: number, size: number): Record<string, unknown>[] {
+  const { strokeDash: _dash, ...dots } = encoding;
+  return [
+    { mark: { type: 'line', strokeWidth }, encoding },
+    { mark: { type: 'point', filled: true, size, opacity: 1 }, encoding: dots },
+  ];
+}
+
 const POOLING_LABELS: Record<string, string> = { last: 'last prompt token', mean: "mean over the word's tokens" };
 
 function layerCurve(res: Results, out: FigureSet): void {
@@ -34,25 +46,26 @@ function layerCurve(res: Results, out: FigureSet): void {
   }
   if (!rows.length) { out.skipped.push({ name, reason: 'no finite layer-wise ρ in results.json' }); return; }
   const layers = new Set(rows.map((r) => r.layer)).size;
+  const pools = [...Object.values(POOLING_LABELS), ...new Set(rows.map((r) => r.pooling as string).filter((p) => !Object.values(POOLING_LABELS).includes(p)))];
   const width = Math.min(360, Math.max(220, layers * 14));
   out.figures.push({
     name, group: 8,
     title: 'Layer-wise RSA of hidden states',
-    caption: `Spearman ρ between the human RDM and the RDM of each layer's hidden states (each unit z-scored over words, ${res.metric ?? 'cosine'} distance), per subset (${langName(res)}); layer 0 is the embedding output. Pooling: the last prompt token (solid) or the mean over the word's tokens (dashed). Best layers: ${best.join('; ')}.`,
+    caption: `Spearman ρ between the human RDM and the RDM of each layer's hidden states (of the model given to smft evaluate --representations; in smft reproduce, the Base model on the English prompts; each unit z-scored over words, ${res.metric ?? 'cosine'} distance), per subset (${langName(res)}); layer 0 is the embedding output. Pooling: the last prompt token (black, solid) or the mean over the word's tokens (grey, dashed); a layer whose pooled states do not vary over words has no ρ. Best layers: ${best.join('; ')}.`,
     chart: vl({
       title: { text: `Layer-wise RSA of hidden states (${langName(res)})` },
       data: { values: rows },
       facet: { field: 'subset', type: 'nominal', sort: subsets.map(subsetLabel), title: null, header: { labelFontSize: 12, labelFontWeight: 'bold' } },
       columns: gridColumns(subsets.length, width + 40, 16),
+      resolve: { axis: { x: 'independent' } },
       spec: {
         width, height: 220,
-        mark: { type: 'line', point: { size: 22 }, strokeWidth: 1.8, color: '#222' },
-        encoding: {
+        layer: linesWithPoints({
           x: { field: 'layer', type: 'quantitative', title: 'layer', axis: { tickMinStep: 1, format: 'd' } },
-          y: { field: 'rho', type: 'quantitative', title: 'RSA (Spearman ρ)' },
-          strokeDash: { field: 'pooling', type: 'nominal', title: 'pooling', scale: { domain: Object.values(POOLING_LABELS), range: [[1, 0], [5, 3]] }, legend: { orient: 'bottom', labelLimit: 300 } },
-          shape: { field: 'pooling', type: 'nominal', title: 'pooling', scale: { domain: Object.values(POOLING_LABELS), range: ['circle', 'square'] } },
-        },
+          y: { field: 'rho', type: 'quantitative', title: 'RSA (Spearman ρ)', scale: { padding: 8 }, axis: { labelFlush: true } },
+          color: { field: 'pooling', type: 'nominal', title: 'pooling', scale: { domain: pools, range: ['#222222', '#777777'] }, legend: { orient: 'bottom', labelLimit: 300, symbolType: 'stroke', symbolStrokeWidth: 2 } },
+          strokeDash: { field: 'pooling', type: 'nominal', title: 'pooling', scale: { domain: pools, range: [[1, 0], [5, 3]] } },
+        }, 1.8, 26),
       },
     }),
   });
@@ -95,16 +108,15 @@ function trainingCurves(st: ModelStyle, runs: readonly TrainingRun[], out: Figur
       data: { values: rows },
       facet: { field: 'panel', type: 'nominal', sort: panels, title: null, header: { labelFontSize: 12, labelFontWeight: 'bold' } },
       columns: gridColumns(panels.length, 330, 20, 1100),
-      resolve: { scale: { y: 'independent' } },
+      resolve: { scale: { y: 'independent' }, axis: { x: 'independent' } },
       spec: {
         width: 300, height: 190,
-        mark: { type: 'line', point: { size: 16 }, strokeWidth: 1.6 },
-        encoding: {
+        layer: linesWithPoints({
           x: { field: 'step', type: 'quantitative', title: 'step', axis: { tickMinStep: 1, format: 'd' } },
-          y: { field: 'value', type: 'quantitative', title: null, scale: { zero: false } },
-          color: colorEnc(st, ids),
-          strokeDash: { field: 'kind', type: 'nominal', title: null, scale: { domain: ['training', 'validation'], range: [[1, 0], [5, 3]] } },
-        },
+          y: { field: 'value', type: 'quantitative', title: null, scale: { zero: false, padding: 8 }, axis: { labelFlush: true } },
+          color: { ...colorEnc(st, ids), legend: { title: null, labelLimit: 260, symbolType: 'stroke', symbolStrokeWidth: 2.5 } },
+          strokeDash: { field: 'kind', type: 'nominal', title: null, scale: { domain: ['training', 'validation'], range: [[1, 0], [5, 3]] }, legend: { symbolType: 'stroke', symbolStrokeColor: '#333', symbolStrokeWidth: 2 } },
+        }, 1.6, 16),
       },
     }),
   });
@@ -140,15 +152,15 @@ function trajectory(st: ModelStyle, trajs: readonly Trajectory[], out: FigureSet
       title: { text: 'Alignment with the humans per checkpoint' },
       data: { values: rows },
       facet: { field: 'panel', type: 'nominal', sort: order, title: null, header: { labelFontSize: 12, labelFontWeight: 'bold' } },
-      columns: gridColumns(order.length, 290, 20, 1100),
+      columns: gridColumns(order.length, 250, 20, 1100),
+      resolve: { axis: { x: 'independent' } },
       spec: {
-        width: 260, height: 190,
-        mark: { type: 'line', point: { size: 22 }, strokeWidth: 1.8 },
-        encoding: {
+        width: 230, height: 190,
+        layer: linesWithPoints({
           x: { field: 'step', type: 'quantitative', title: 'step (0: base model)', axis: { tickMinStep: 1, format: 'd' } },
-          y: { field: 'value', type: 'quantitative', title: 'Spearman ρ', scale: { zero: false } },
-          color: colorEnc(st, ids),
-        },
+          y: { field: 'value', type: 'quantitative', title: 'Spearman ρ', scale: { zero: false, padding: 8 }, axis: { labelFlush: true } },
+          color: { ...colorEnc(st, ids), legend: { title: null, labelLimit: 260, symbolType: 'stroke', symbolStrokeWidth: 2.5 } },
+        }, 1.8, 22),
       },
     }),
   });

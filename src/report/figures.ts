@@ -296,9 +296,11 @@ function dimensionBars(ev: Evaluation, st: ModelStyle, out: FigureSet): void {
   const x = {
     field: 'x0', type: 'quantitative', title: null,
     scale: { domain: [-0.5, m - 0.5], nice: false, zero: false },
-    axis: { values: models.map((_, i) => i), labelExpr: `${JSON.stringify(models.map(st.label))}[datum.value]`, grid: false, ticks: false, labelAngle: -50, labelAlign: 'right', labelBaseline: 'middle', labelFontSize: 9, labelLimit: 120, labelOverlap: false },
+    // No model names under the bars (they would repeat under every column): the legend names them.
+    axis: null,
   };
-  const y = { field: 'y1', type: 'quantitative', title: 'Spearman ρ (human vs model)', axis: { labelExpr: "datum.value > 1.0001 ? '' : datum.label", tickCount: 6 } };
+  // Padding: the top bracket's "ns" stays inside the panel, so that every panel title sits at the same height.
+  const y = { field: 'y1', type: 'quantitative', title: 'Spearman ρ (human vs model)', scale: { padding: 14 }, axis: { labelExpr: "datum.value > 1.0001 ? '' : datum.label", tickCount: 6 } };
   const layer: Record<string, unknown>[] = [
     { transform: [{ filter: "datum.kind === 'bar'" }], mark: { type: 'rect' }, encoding: { x, x2: { field: 'x1' }, y, y2: { field: 'y0' }, color: colorEnc(st, models) } },
   ];
@@ -314,7 +316,7 @@ function dimensionBars(ev: Evaluation, st: ModelStyle, out: FigureSet): void {
   out.figures.push({
     name: 'dimension_rho', group: 4,
     title: 'Dimension-wise agreement with the humans',
-    caption: `Spearman ρ between human and model ratings per dimension (${langName(res)}), one panel per dimension, models in the same order in every panel; ${steigerNote}.${syntheticNote(st, models)}`,
+    caption: `Spearman ρ between human and model ratings per dimension (${langName(res)}), one panel per dimension, the models in the legend's order in every panel; ${steigerNote}.${syntheticNote(st, models)}`,
     chart: vl({
       title: { text: `Dimension-wise ρ (${langName(res)})`, subtitle: res.steiger ? '"ns": Steiger\'s test p ≥ .05 for the bracketed model pair' : 'no Steiger tests in results.json' },
       data: { values: rows },

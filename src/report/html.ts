@@ -23,11 +23,12 @@ export function esc(s: unknown): string {
 }
 
 /** A table, inside a box that scrolls sideways should it still be wider than the page. */
-function table(caption: string, head: string[], rows: string[][], numericFrom = 1): string {
+function table(caption: string, head: string[], rows: string[][], numericFrom = 1, note = ''): string {
   if (!rows.length) return '';
   const th = head.map((h, i) => `<th${i >= numericFrom ? ' class="num"' : ''}>${esc(h)}</th>`).join('');
   const trs = rows.map((r) => `<tr>${r.map((c, i) => `<td${i >= numericFrom ? ' class="num"' : ''}>${c}</td>`).join('')}</tr>`).join('\n');
-  return `<div class="table-wrap"><table>\n<caption>${caption}</caption>\n<thead><tr>${th}</tr></thead>\n<tbody>\n${trs}\n</tbody>\n</table></div>`;
+  const foot = note ? `\n<p class="tnote"><i>Note.</i> ${note}</p>` : '';
+  return `<div class="table-wrap"><table>\n<caption>${caption}</caption>\n<thead><tr>${th}</tr></thead>\n<tbody>\n${trs}\n</tbody>\n</table>${foot}</div>`;
 }
 
 /** Most value columns a table shows side by side; wider ones are split into several tables. */
@@ -37,14 +38,14 @@ export const MAX_TABLE_COLUMNS = 6;
  * A table with `lead` columns repeated and the value columns in blocks of MAX_TABLE_COLUMNS, so
  * that many models or model pairs wrap inside the page instead of running off it.
  */
-function wideTable(caption: string, lead: string[], cols: string[], rows: { lead: string[]; cells: string[] }[]): string {
+function wideTable(caption: string, lead: string[], cols: string[], rows: { lead: string[]; cells: string[] }[], note = ''): string {
   const blocks = Math.max(1, Math.ceil(cols.length / MAX_TABLE_COLUMNS));
   const per = Math.ceil(cols.length / blocks);
   const out: string[] = [];
   for (let b = 0; b < blocks; b++) {
     const lo = b * per, hi = Math.min(cols.length, lo + per);
     const cap = blocks > 1 ? `${caption} (${b + 1} of ${blocks})` : caption;
-    out.push(table(cap, [...lead, ...cols.slice(lo, hi)], rows.map((r) => [...r.lead, ...r.cells.slice(lo, hi)]), lead.length));
+    out.push(table(cap, [...lead, ...cols.slice(lo, hi)], rows.map((r) => [...r.lead, ...r.cells.slice(lo, hi)]), lead.length, b === blocks - 1 ? note : ''));
   }
   return out.join('\n');
 }
@@ -53,7 +54,7 @@ function sig(p: number | undefined, text: string): string {
   return finite(p) && p < 0.05 ? `<strong>${text}</strong>` : text;
 }
 
-const P_RULE = 'p: two-sided; “< .001” below one in a thousand';
+const P_RULE = 'p: two-sided, printed “&lt; .001” below one in a thousand';
 
 function tables(res: Results, st: ModelStyle): { html: string; missing: string[] } {
   const parts: string[] = [];
@@ -66,12 +67,13 @@ function tables(res: Results, st: ModelStyle): { html: string; missing: string[]
       for (const m of res.models) {
         const e = res.rsa[s][m];
         if (!e) continue;
-        rows.push([esc(subsetLabel(s)), L(m), fixed(e.rho), formatP(e.p), formatCi(res.bootstrapModels?.[s]?.[m]?.ci), formatInt(e.n_words), formatInt(e.n_pairs)]);
+        rows.push([esc(subsetLabel(s)), L(m), fixed(e.rho), esc(formatP(e.p)), formatCi(res.bootstrapModels?.[s]?.[m]?.ci), formatInt(e.n_words), formatInt(e.n_pairs)]);
       }
     }
     parts.push(table(
-      `RSA: Spearman ρ between the human RDM and each model RDM. <span class="rule">${P_RULE}; it treats the word pairs as independent, which they are not (each word is in many pairs), so it overstates the evidence: the bootstrap CI over words is the inference to report.</span>`,
-      ['Subset', 'Model', 'ρ', 'p', '95% bootstrap CI', 'Words', 'Pairs'], rows, 2));
+      'RSA: Spearman ρ between the human RDM and each model RDM',
+      ['Subset', 'Model', 'ρ', 'p', '95% bootstrap CI', 'Words', 'Pairs'], rows, 2,
+      `${P_RULE}. It treats the word pairs as independent, which they are not (each word is in many pairs), so it overstates the evidence: the bootstrap CI over words is the inference to report.`));
   } else missing.push('RSA (no "rsa" section)');
 
   if (res.bootstrapPairs && Object.values(res.bootstrapPairs).some((x) => Object.keys(x).length)) {
@@ -82,14 +84,15 @@ function tables(res: Results, st: ModelStyle): { html: string; missing: string[]
         const excl = ciExcludesZero(e.ci);
         const odd = finite(e.p) && finite(e.ci[0]) && (excl !== (e.p < 0.05));
         if (odd) disagree++;
-        rows.push([esc(subsetLabel(s)), esc(st.pair(k)), fixed(e.diff), excl ? `<strong>${formatCi(e.ci)}</strong>` : formatCi(e.ci), `${formatBootstrapP(e.p, N)}${odd ? '<sup>†</sup>' : ''}`, excl ? 'yes' : 'no']);
+        rows.push([esc(subsetLabel(s)), esc(st.pair(k)), fixed(e.diff), excl ? `<strong>${formatCi(e.ci)}</strong>` : formatCi(e.ci), `${esc(formatBootstrapP(e.p, N))}${odd ? '<sup>†</sup>' : ''}`, excl ? 'yes' : 'no']);
       }
     }
     const it = N ? ` (${N} iterations)` : '';
     const oddNote = disagree ? ` † ${disagree} p-value${disagree === 1 ? '' : 's'} on the other side of .05 than the CI: the CI decides.` : '';
     parts.push(table(
-      `Bootstrap differences of RSA ρ between models${it}. <span class="rule">Significant (bold CI): the 95% percentile CI of the difference excludes 0, the paper's rule. p is the paper's approximation, the share of centred bootstrap differences at least as large as the observed one (“< 1/${N ?? 'N'}” when none is); it is shown for comparison and does not decide.${oddNote}</span>`,
-      ['Subset', 'Pair', 'Δρ', '95% CI', 'p', 'Significant'], rows, 2));
+      `Bootstrap differences of RSA ρ between models${it}`,
+      ['Subset', 'Pair', 'Δρ', '95% CI', 'p', 'Significant'], rows, 2,
+      `Significant (CI in bold): the 95% percentile CI of the difference excludes 0, the paper's rule. p is the paper's approximation, the share of centred bootstrap differences at least as large as the observed one (“&lt; 1/${N ?? 'N'}” when none is); it is shown for comparison and does not decide.${oddNote}`));
   } else missing.push('bootstrap model comparisons (no "bootstrap" section)');
 
   if (res.dimensions) {
@@ -99,10 +102,10 @@ function tables(res: Results, st: ModelStyle): { html: string; missing: string[]
       const n = models.map((m) => res.dimensions![d]?.[m]?.n).find(finite);
       return { lead: [esc(dimensionLabel(d)), formatInt(n)], cells: models.map((m) => {
         const e = res.dimensions![d]?.[m];
-        return e ? `${fixed(e.rho)} <span class="p">(p ${formatP(e.p)})</span>` : '–';
+        return e ? `${fixed(e.rho)} <span class="p">(p ${esc(formatP(e.p))})</span>` : '–';
       }) };
     });
-    parts.push(wideTable(`Dimension-wise Spearman ρ between human and model ratings. <span class="rule">${P_RULE}.</span>`, ['Dimension', 'n'], models.map((m) => st.label(m)), rows));
+    parts.push(wideTable('Dimension-wise Spearman ρ between human and model ratings', ['Dimension', 'n'], models.map((m) => st.label(m)), rows, `${P_RULE}.`));
   } else missing.push('dimension-wise ρ (no "dimensions" section)');
 
   if (res.steiger) {
@@ -111,9 +114,9 @@ function tables(res: Results, st: ModelStyle): { html: string; missing: string[]
     for (const d of dims) for (const k of Object.keys(res.steiger[d])) if (!pairs.includes(k)) pairs.push(k);
     const rows = dims.map((d) => ({ lead: [esc(dimensionLabel(d))], cells: pairs.map((k) => {
       const e = res.steiger![d][k];
-      return e ? sig(e.p, `${fixed(e.z, 2)} <span class="p">(p ${formatP(e.p)})</span>`) : '–';
+      return e ? sig(e.p, `${fixed(e.z, 2)} <span class="p">(p ${esc(formatP(e.p))})</span>`) : '–';
     }) }));
-    parts.push(wideTable(`Steiger&#39;s Z for model pairs per dimension. <span class="rule">Bold: p &lt; .05 (${P_RULE}).</span>`, ['Dimension'], pairs.map((k) => st.pair(k)), rows));
+    parts.push(wideTable('Steiger&#39;s Z for model pairs per dimension', ['Dimension'], pairs.map((k) => st.pair(k)), rows, `Bold: p &lt; .05; ${P_RULE}. A pair “A vs B”: Z &gt; 0 when A agrees more with the humans.`));
   } else missing.push('Steiger tests (no "steiger" section)');
 
   if (res.wordwise) {
@@ -131,10 +134,10 @@ function tables(res: Results, st: ModelStyle): { html: string; missing: string[]
     const rows: string[][] = [];
     for (const s of orderedSubsets(res, Object.keys(res.wordwise_ttest))) {
       for (const [k, e] of Object.entries(res.wordwise_ttest[s])) {
-        rows.push([esc(subsetLabel(s)), esc(st.pair(k)), sig(e.p, fixed(e.t, 2)), formatInt(e.df), formatP(e.p)]);
+        rows.push([esc(subsetLabel(s)), esc(st.pair(k)), sig(e.p, fixed(e.t, 2)), formatInt(e.df), esc(formatP(e.p))]);
       }
     }
-    parts.push(table(`Paired t-tests of word-wise similarity between models. <span class="rule">Bold: p &lt; .05 (${P_RULE}).</span>`, ['Subset', 'Pair', 't', 'df', 'p'], rows, 2));
+    parts.push(table('Paired t-tests of word-wise similarity between models', ['Subset', 'Pair', 't', 'df', 'p'], rows, 2, `Bold: p &lt; .05; ${P_RULE}.`));
   } else missing.push('word-wise t-tests (no "wordwise_ttest" section)');
 
   if (res.wordwise_intermodel) {
@@ -180,7 +183,7 @@ h3 { font-size: 15px; } .sub { color: #555; margin-top: 0; }
 figure.smft-figure { margin: 18px 0 26px; } figure.smft-figure img { max-width: 100%; height: auto; display: block; }
 figcaption { font-size: 13px; color: #444; margin-top: 6px; max-width: 1100px; } figcaption a { color: #36c; }
 table { border-collapse: collapse; margin: 14px 0 22px; font-size: 13px; } caption { text-align: left; font-weight: bold; padding-bottom: 6px; max-width: 1100px; }
-caption .rule { font-weight: normal; color: #444; } .table-wrap { max-width: 100%; overflow-x: auto; } sup { font-size: 10px; }
+.tnote { font-size: 12px; color: #444; margin: -16px 0 22px; max-width: 1100px; } .table-wrap { max-width: 100%; overflow-x: auto; } sup { font-size: 10px; }
 th, td { padding: 3px 10px; border-bottom: 1px solid #e3e3e3; text-align: left; } th { border-bottom: 2px solid #999; }
 td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; } .p { color: #777; font-size: 11px; }
 .note { background: #fff8e1; border-left: 4px solid #f0b400; padding: 8px 12px; font-size: 13px; }

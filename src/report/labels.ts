@@ -6,8 +6,8 @@
  * - `human` and the paper's four conditions have fixed colours (Okabe–Ito: base grey, en_ft blue,
  *   nl_ft orange, qa_ft bluish green);
  * - an id that ends in `_<condition>` (e.g. `gpt4o_en_ft`, the paper's published predictions in
- *   `smft reproduce`) is that condition from another model: the condition's hue in a darker or a
- *   lighter shade, chosen by a hash of its prefix;
+ *   `smft reproduce`) is that condition from another model: the condition's hue, darker or
+ *   lighter (chosen by a hash of the prefix; `gpt4o`: darker);
  * - any other id gets a colour of a colour-blind-safe palette (Paul Tol's "muted" without the
  *   tones close to the fixed ones, plus Okabe–Ito vermillion) by a hash (FNV-1a) of its name.
  * Two hashed ids of one report that land on the same colour would be indistinguishable: then the
@@ -86,7 +86,7 @@ export function modelColor(id: string): string {
   const alias = conditionAlias(id);
   if (alias) {
     const base = FIXED_COLORS[alias.condition];
-    return fnv1a(alias.prefix) % 2 === 0 ? mix(base, 0, 0.4) : mix(base, 255, 0.45);
+    return fnv1a(alias.prefix) % 2 === 1 ? mix(base, 0, 0.3) : mix(base, 255, 0.35);
   }
   return HASH_PALETTE[fnv1a(id) % HASH_PALETTE.length];
 }
