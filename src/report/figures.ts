@@ -47,13 +47,9 @@ export function mainSubset(res: Results, available: readonly string[]): string |
 
 const fmt = (x: number, d = 2) => (finite(x) ? x.toFixed(d) : 'NaN');
 
-/** Axis of model names under a panel: angled when they would not fit side by side. */
-function modelAxis(st: ModelStyle, ids: readonly string[], band: number): Record<string, unknown> {
-  const longest = Math.max(...ids.map((m) => st.label(m).length));
-  const fits = longest * 6.5 <= band;
-  return fits
-    ? { labelAngle: 0, labelLimit: band }
-    : { labelAngle: -40, labelAlign: 'right', labelBaseline: 'middle', labelLimit: 150, labelFontSize: 10 };
+/** Do the models' names fit side by side under bands of `band` px? */
+function fitsUnder(st: ModelStyle, ids: readonly string[], band: number): boolean {
+  return Math.max(...ids.map((m) => st.label(m).length)) * 6.5 <= band;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -401,8 +397,13 @@ function wordwise(ev: Evaluation, st: ModelStyle, out: FigureSet): void {
     const models = res.models.filter((m) => rows.some((w) => w.model === m));
     if (!rows.length) out.skipped.push({ name: 'wordwise_distance', reason: 'wordwise.csv has no finite distances' });
     else {
+      // Upright boxes as in the paper while the model names fit under them; else lying boxes
+      // with the names on the left, which never overlap and need no slanting.
       const band = 40;
-      const width = Math.max(120, models.length * band);
+      const upright = fitsUnder(st, models, band);
+      const model = { field: 'model', type: 'nominal', sort: models.map(st.label), title: null, axis: { labelLimit: 220 } };
+      const distance = { field: 'distance', type: 'quantitative', title: 'Euclidean distance to human ratings' };
+      const width = upright ? Math.max(120, models.length * band) : 300;
       out.figures.push({
         name: 'wordwise_distance', group: 6,
         title: 'Word-wise distance to the humans',
@@ -411,13 +412,12 @@ function wordwise(ev: Evaluation, st: ModelStyle, out: FigureSet): void {
           title: { text: `Word-wise distance to the human ratings (${langName(res)})` },
           data: { values: rows.map((w) => ({ subset: subsetLabel(w.subset), model: st.label(w.model), distance: w.distance })) },
           facet: { field: 'subset', type: 'nominal', sort: subsets.map(subsetLabel), title: null, header: { labelFontSize: 12, labelFontWeight: 'bold' } },
-          columns: gridColumns(subsets.length, width + 30, 14),
+          columns: gridColumns(subsets.length, width + (upright ? 30 : 10), 14, upright ? PAGE_WIDTH : PAGE_WIDTH - 180),
           spec: {
-            width, height: 240,
-            mark: { type: 'boxplot', extent: 1.5, size: Math.min(22, band - 12), outliers: { size: 6, opacity: 0.5 } },
+            width, height: upright ? 240 : models.length * 24,
+            mark: { type: 'boxplot', extent: 1.5, size: upright ? Math.min(22, band - 12) : 14, outliers: { size: 6, opacity: 0.5 } },
             encoding: {
-              x: { field: 'model', type: 'nominal', sort: models.map(st.label), title: null, axis: modelAxis(st, models, band) },
-              y: { field: 'distance', type: 'quantitative', title: 'Euclidean distance to human ratings' },
+              ...(upright ? { x: { ...model, axis: { labelAngle: 0 } }, y: distance } : { y: model, x: distance }),
               color: { ...colorEnc(st, models), legend: null },
             },
           },

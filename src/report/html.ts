@@ -219,6 +219,12 @@ function dataUri(f: RenderedFigure): string {
     : `data:image/png;base64,${Buffer.from(f.png).toString('base64')}`;
 }
 
+function groupBy<T>(xs: readonly T[], key: (x: T) => string): Map<string, T[]> {
+  const m = new Map<string, T[]>();
+  for (const x of xs) m.set(key(x), [...(m.get(key(x)) ?? []), x]);
+  return m;
+}
+
 /** The whole report page. */
 export function reportHtml(ev: Evaluation, figs: RenderedFigure[], skipped: Skipped[], runs: RunInputs = {}): string {
   const res = ev.results;
@@ -228,7 +234,7 @@ export function reportHtml(ev: Evaluation, figs: RenderedFigure[], skipped: Skip
   const tab = tables(res, st);
   const synthetic = res.models.filter((m) => st.synthetic(m) !== undefined);
   const notes = [
-    ...(synthetic.length ? [`Synthetic models, without trained knowledge (their ρ near 0 is expected): ${synthetic.map((m) => `${esc(m)} (${esc(st.synthetic(m))})`).join('; ')}.`] : []),
+    ...(synthetic.length ? [`Synthetic models, without trained knowledge (their ρ near 0 is expected): ${[...groupBy(synthetic, (m) => st.synthetic(m)!)].map(([d, ms]) => `${ms.map(esc).join(', ')} (${esc(d)})`).join('; ')}.`] : []),
     ...skipped.map((s) => `Figure <code>${esc(s.name)}</code> not drawn: ${esc(s.reason)}.`),
     ...tab.missing.map((m) => `Table not shown: ${esc(m)}.`),
   ];
