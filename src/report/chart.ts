@@ -3,6 +3,7 @@
  * encoding, the grid that wraps panels to the page width, and the caption line about synthetic
  * models.
  */
+import { dimensionsFor, subsetsFor } from '../data/dimensions.js';
 import type { ModelStyle } from './labels.js';
 import type { Results } from './load.js';
 import type { ChartSpec } from './render.js';
@@ -31,9 +32,13 @@ export const PAGE_WIDTH = 1260;
 
 export const vl = (spec: Record<string, unknown>): ChartSpec => ({ kind: 'vega-lite', spec: { $schema: 'https://vega.github.io/schema/vega-lite/v6.json', ...spec } });
 
-/** How many panels of `panelWidth` (+ `gap`) fit beside each other in `width`, at most `n`. */
+/**
+ * Columns of a grid of `n` panels of `panelWidth` (+ `gap`) in `width`: as few rows as fit, and
+ * the panels spread evenly over them (11 panels, 9 fit: 6 + 5, not 9 + 2).
+ */
 export function gridColumns(n: number, panelWidth: number, gap = 16, width = PAGE_WIDTH): number {
-  return Math.max(1, Math.min(n, Math.floor((width + gap) / (panelWidth + gap))));
+  const fit = Math.max(1, Math.min(n, Math.floor((width + gap) / (panelWidth + gap))));
+  return Math.ceil(n / Math.ceil(n / fit));
 }
 
 /** Colour encoding of the field `model` (display labels) for `ids`, in this order. */
@@ -57,4 +62,24 @@ export function syntheticNote(st: ModelStyle, ids: readonly string[]): string {
   if (!byDesc.size) return '';
   const parts = [...byDesc].map(([d, ms]) => `${ms.map((m) => st.label(m).replace(/ \(synthetic\)$/, '')).join(', ')}: ${d}`);
   return ` "(synthetic)" marks models without trained knowledge, whose ρ near 0 is expected (${parts.join('; ')}).`;
+}
+
+/** Subsets in the canonical order for the language, then any others found. */
+export function orderedSubsets(res: Results, found: Iterable<string>): string[] {
+  const canon = Object.keys(subsetsFor(res.lang));
+  const set = new Set(found);
+  return [...canon.filter((s) => set.has(s)), ...[...set].filter((s) => !canon.includes(s)).sort()];
+}
+
+/** Dimensions in the canonical order for the language, then any others found. */
+export function orderedDimensions(res: Results, found: Iterable<string>): string[] {
+  const canon = dimensionsFor(res.lang) as readonly string[];
+  const set = new Set(found);
+  return [...canon.filter((s) => set.has(s)), ...[...set].filter((s) => !canon.includes(s)).sort()];
+}
+
+/** The subset of the RDM heatmaps and scatter plots: 'all' (en) / 'sensory' (nl), or the first. */
+export function mainSubset(res: Results, available: readonly string[]): string | undefined {
+  const want = res.lang === 'en' ? 'all' : 'sensory';
+  return available.includes(want) ? want : available[0];
 }

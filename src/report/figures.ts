@@ -4,17 +4,19 @@
  * report shows. Figures with one panel per model or dimension wrap into grids that fit the page
  * (PAGE_WIDTH), every panel titled; a model has the same colour everywhere (labels.ts).
  */
-import { dimensionsFor, subsetsFor } from '../data/dimensions.js';
+import { subsetsFor } from '../data/dimensions.js';
 import type { Metric } from '../eval/rdm.js';
-import { PAGE_WIDTH, colorEnc, gridColumns, langName, syntheticNote, vl, type Figure, type FigureSet, type Row } from './chart.js';
+import { PAGE_WIDTH, colorEnc, gridColumns, langName, orderedDimensions, orderedSubsets, syntheticNote, vl, type FigureSet, type Row } from './chart.js';
 import { curveFigures, type RunInputs } from './curves.js';
 import { finite } from './format.js';
-import { conditionAlias, dimensionLabel, modelStyle, splitPair, subsetLabel, type ModelStyle } from './labels.js';
+import { dimensionLabel, modelStyle, splitPair, subsetLabel, type ModelStyle } from './labels.js';
 import { ratingColumn, type Evaluation, type Results } from './load.js';
+import { radar } from './radar.js';
 import { HEATMAP_WORDS, heatmapData } from './rdm40.js';
-import { FONT } from './render.js';
+import { wordwise } from './wordwise-figures.js';
 
 export type { Figure, FigureSet, Skipped } from './chart.js';
+export { mainSubset, orderedDimensions, orderedSubsets } from './chart.js';
 
 export interface FigureOptions {
   /** Word of the radar chart (case-insensitive). */
@@ -23,33 +25,6 @@ export interface FigureOptions {
   wordExplicit: boolean;
   /** Training runs and alignment trajectories to draw beside the evaluation. */
   runs?: RunInputs;
-}
-
-/** Subsets in the canonical order for the language, then any others found. */
-export function orderedSubsets(res: Results, found: Iterable<string>): string[] {
-  const canon = Object.keys(subsetsFor(res.lang));
-  const set = new Set(found);
-  return [...canon.filter((s) => set.has(s)), ...[...set].filter((s) => !canon.includes(s)).sort()];
-}
-
-/** Dimensions in the canonical order for the language, then any others found. */
-export function orderedDimensions(res: Results, found: Iterable<string>): string[] {
-  const canon = dimensionsFor(res.lang) as readonly string[];
-  const set = new Set(found);
-  return [...canon.filter((s) => set.has(s)), ...[...set].filter((s) => !canon.includes(s)).sort()];
-}
-
-/** The subset of the RDM heatmaps and scatter plots: 'all' (en) / 'sensory' (nl), or the first. */
-export function mainSubset(res: Results, available: readonly string[]): string | undefined {
-  const want = res.lang === 'en' ? 'all' : 'sensory';
-  return available.includes(want) ? want : available[0];
-}
-
-const fmt = (x: number, d = 2) => (finite(x) ? x.toFixed(d) : 'NaN');
-
-/** Do the models' names fit side by side under bands of `band` px? */
-function fitsUnder(st: ModelStyle, ids: readonly string[], band: number): boolean {
-  return Math.max(...ids.map((m) => st.label(m).length)) * 6.5 <= band;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -194,7 +169,7 @@ function densityPanel(title: string, rows: Row[], observed: Row[], st: ModelStyl
     layer.push({ data: { values: observed }, mark: { type: 'rule', strokeDash: [4, 3], strokeWidth: 1.2 },
       encoding: { x: { field: 'rho', type: 'quantitative' }, color } });
   }
-  return { title: { text: title, fontSize: 12, subtitle: ids.map(st.label).join(', '), subtitleFontSize: 10 }, width: 440, height: 220, layer };
+  return { ...(title ? { title: { text: title, fontSize: 12, subtitle: ids.map(st.label).join(', '), subtitleFontSize: 10 } } : {}), width: 440, height: 220, layer };
 }
 
 function bootstrapDensities(ev: Evaluation, st: ModelStyle, out: FigureSet): void {
@@ -218,8 +193,8 @@ function bootstrapDensities(ev: Evaluation, st: ModelStyle, out: FigureSet): voi
       st, ids, models,
     );
     const panels = [
-      ...(real.length ? [panel(synth.length ? 'Trained models' : `${real.length} model${real.length === 1 ? '' : 's'}`, real)] : []),
-      ...(synth.length ? [panel('Synthetic models (own scales)', synth)] : []),
+      ...(real.length ? [panel(synth.length ? 'Trained models' : '', real)] : []),
+      ...(synth.length ? [panel(real.length ? 'Synthetic models (own scales)' : '', synth)] : []),
     ];
     const hasObserved = models.some((m) => finite(res.rsa?.[s]?.[m]?.rho));
     const split = real.length && synth.length
@@ -343,7 +318,9 @@ function humanDistributions(ev: Evaluation, out: FigureSet): void {
       title: { text: `Human ratings per dimension (${langName(res)}, ${r.words.length} words)` },
       data: { values: rows },
       facet: { field: 'dimension', type: 'nominal', sort: dims.map(dimensionLabel), title: null, header: { labelFontSize: 12 } },
-      columns: 6,
+      columns: gridColumns(dims.length, 130, 20, 1000),
+      // An axis under every panel: with shared axes Vega-Lite draws one under the empty cell of the last row.
+      resolve: { axis: { x: 'independent' } },
       spec: {
         width: 130, height: 90,
         mark: { type: 'bar', color: '#4c78a8' },
@@ -354,283 +331,6 @@ function humanDistributions(ev: Evaluation, out: FigureSet): void {
       },
     }),
   });
-}
-
-// ---------------------------------------------------------------------------------------------
-// 6. Word-wise: distance distributions, inter-model heatmap, similarity scatter plots
-
-const PREFERRED_PAIRS: [string, string][] = [['base', 'en_ft'], ['base', 'nl_ft'], ['base', 'qa_ft'], ['en_ft', 'nl_ft']];
-
-/**
- * The paper's four scatter pairs within one family of models (the bare condition ids, or one
- * prefix such as gpt4o_): the family with the most of them, trained models before synthetic ones.
- */
-function scatterPairs(st: ModelStyle, models: readonly string[]): [string, string][] {
-  const families = new Map<string, Map<string, string>>();
-  for (const m of models) {
-    const a = conditionAlias(m);
-    const [prefix, cond] = a ? [a.prefix, a.condition] : ['', m];
-    if (!PREFERRED_PAIRS.some((p) => p.includes(cond))) continue;
-    if (!families.has(prefix)) families.set(prefix, new Map());
-    families.get(prefix)!.set(cond, m);
-  }
-  let best: [string, string][] = [];
-  let bestScore = -1;
-  for (const fam of families.values()) {
-    const pairs = PREFERRED_PAIRS.filter(([a, b]) => fam.has(a) && fam.has(b)).map(([a, b]) => [fam.get(a)!, fam.get(b)!] as [string, string]);
-    const real = pairs.length && pairs.every(([a, b]) => !st.synthetic(a) && !st.synthetic(b));
-    const score = pairs.length + (real ? 10 : 0);
-    if (pairs.length && score > bestScore) { best = pairs; bestScore = score; }
-  }
-  if (best.length) return best;
-  return models.flatMap((a, i) => models.slice(i + 1).map((b) => [a, b] as [string, string])).slice(0, 6);
-}
-
-function wordwise(ev: Evaluation, st: ModelStyle, out: FigureSet): void {
-  const res = ev.results;
-  // 6a. distance distributions
-  if (!ev.wordwise) {
-    out.skipped.push({ name: 'wordwise_distance', reason: 'wordwise.csv is missing' });
-  } else {
-    const rows = ev.wordwise.filter((w) => finite(w.distance) && res.models.includes(w.model));
-    const subsets = orderedSubsets(res, rows.map((w) => w.subset));
-    const models = res.models.filter((m) => rows.some((w) => w.model === m));
-    if (!rows.length) out.skipped.push({ name: 'wordwise_distance', reason: 'wordwise.csv has no finite distances' });
-    else {
-      // Upright boxes as in the paper while the model names fit under them; else lying boxes
-      // with the names on the left, which never overlap and need no slanting.
-      const band = 40;
-      const upright = fitsUnder(st, models, band);
-      const model = { field: 'model', type: 'nominal', sort: models.map(st.label), title: null, axis: { labelLimit: 220 } };
-      const distance = { field: 'distance', type: 'quantitative', title: 'Euclidean distance to human ratings' };
-      const width = upright ? Math.max(120, models.length * band) : 300;
-      out.figures.push({
-        name: 'wordwise_distance', group: 6,
-        title: 'Word-wise distance to the humans',
-        caption: `Per word, the Euclidean distance between the model's and the humans' raw rating vectors (similarity = 1/(1+d)); box plots per model and subset (${langName(res)}).${syntheticNote(st, models)}`,
-        chart: vl({
-          title: { text: `Word-wise distance to the human ratings (${langName(res)})` },
-          data: { values: rows.map((w) => ({ subset: subsetLabel(w.subset), model: st.label(w.model), distance: w.distance })) },
-          facet: { field: 'subset', type: 'nominal', sort: subsets.map(subsetLabel), title: null, header: { labelFontSize: 12, labelFontWeight: 'bold' } },
-          columns: gridColumns(subsets.length, width + (upright ? 30 : 10), 14, upright ? PAGE_WIDTH : PAGE_WIDTH - 180),
-          spec: {
-            width, height: upright ? 240 : models.length * 24,
-            mark: { type: 'boxplot', extent: 1.5, size: upright ? Math.min(22, band - 12) : 14, outliers: { size: 6, opacity: 0.5 } },
-            encoding: {
-              ...(upright ? { x: { ...model, axis: { labelAngle: 0 } }, y: distance } : { y: model, x: distance }),
-              color: { ...colorEnc(st, models), legend: null },
-            },
-          },
-        }),
-      });
-    }
-  }
-
-  // 6b. inter-model correlation heatmap
-  if (!res.wordwise_intermodel) {
-    out.skipped.push({ name: 'wordwise_intermodel', reason: 'results.json has no "wordwise_intermodel" section' });
-  } else {
-    const subsets = orderedSubsets(res, Object.keys(res.wordwise_intermodel));
-    const rows: Row[] = [];
-    const used = new Set<string>();
-    for (const s of subsets) {
-      const pairs = Object.entries(res.wordwise_intermodel[s]).map(([k, v]) => [splitPair(k), v] as const)
-        .filter((e): e is readonly [[string, string], number] => !!e[0] && finite(e[1]));
-      const ms = res.models.filter((m) => pairs.some(([p]) => p.includes(m)));
-      for (const a of ms) {
-        for (const b of ms) {
-          const rho = a === b ? 1 : pairs.find(([p]) => (p[0] === a && p[1] === b) || (p[0] === b && p[1] === a))?.[1];
-          if (finite(rho)) { rows.push({ subset: subsetLabel(s), a: st.label(a), b: st.label(b), rho }); used.add(a); }
-        }
-      }
-    }
-    const models = res.models.filter((m) => used.has(m));
-    if (!rows.length) out.skipped.push({ name: 'wordwise_intermodel', reason: 'no finite inter-model correlations in results.json' });
-    else {
-      const labels = models.map(st.label);
-      const cell = Math.max(34, Math.min(48, Math.floor(330 / labels.length)));
-      const side = labels.length * cell;
-      out.figures.push({
-        name: 'wordwise_intermodel', group: 6,
-        title: 'Inter-model correlation of word-wise similarity',
-        caption: `Spearman ρ between models' word-wise similarity to the humans, per subset (${langName(res)}).${syntheticNote(st, models)}`,
-        chart: vl({
-          title: { text: `Inter-model ρ of word-wise similarity (${langName(res)})` },
-          data: { values: rows },
-          facet: { field: 'subset', type: 'nominal', sort: subsets.map(subsetLabel), title: null, header: { labelFontSize: 12, labelFontWeight: 'bold' } },
-          columns: gridColumns(subsets.length, side + 20, 14, PAGE_WIDTH - 170),
-          spec: {
-            width: side, height: side,
-            encoding: {
-              x: { field: 'b', type: 'nominal', sort: labels, title: null, axis: { labelAngle: -40, labelAlign: 'right', labelLimit: 150 } },
-              y: { field: 'a', type: 'nominal', sort: labels, title: null, axis: { labelLimit: 150 } },
-            },
-            layer: [
-              { mark: { type: 'rect' }, encoding: { color: { field: 'rho', type: 'quantitative', title: 'ρ', scale: { scheme: 'blueorange', domain: [-1, 1] } } } },
-              { mark: { type: 'text', fontSize: cell < 40 ? 9.5 : 11 }, encoding: {
-                text: { field: 'rho', type: 'quantitative', format: '.2f' },
-                color: { condition: { test: 'abs(datum.rho) > 0.65', value: 'white' }, value: 'black' } } },
-            ],
-          },
-        }),
-      });
-    }
-  }
-
-  // 6c. scatter plots of word-wise similarity for model pairs
-  if (!ev.wordwise) { out.skipped.push({ name: 'wordwise_scatter', reason: 'wordwise.csv is missing' }); return; }
-  const subsets = orderedSubsets(res, ev.wordwise.map((w) => w.subset));
-  const s = mainSubset(res, subsets);
-  if (!s) { out.skipped.push({ name: 'wordwise_scatter', reason: 'wordwise.csv has no rows' }); return; }
-  const name = `wordwise_scatter_${s}`;
-  const sim = new Map<string, Map<string, number>>();
-  for (const w of ev.wordwise) {
-    if (w.subset !== s || !finite(w.similarity)) continue;
-    let m = sim.get(w.model);
-    if (!m) sim.set(w.model, (m = new Map()));
-    m.set(w.word, w.similarity);
-  }
-  const models = res.models.filter((m) => sim.has(m));
-  const pairs = scatterPairs(st, models);
-  if (!pairs.length) { out.skipped.push({ name, reason: 'fewer than two models in wordwise.csv' }); return; }
-  let lo = Infinity, hi = -Infinity;
-  for (const m of models) for (const v of sim.get(m)!.values()) { lo = Math.min(lo, v); hi = Math.max(hi, v); }
-  const pad = Math.max(hi - lo, 0.01) * 0.04;
-  const domain = [Math.max(0, lo - pad), Math.min(1, hi + pad)];
-  const inter = res.wordwise_intermodel?.[s];
-  const panels = pairs.map(([a, b]) => {
-    const sa = sim.get(a)!, sb = sim.get(b)!;
-    const pts: Row[] = [];
-    for (const [word, x] of sa) { const y = sb.get(word); if (finite(y)) pts.push({ word, x, y }); }
-    const rho = inter?.[`${a} vs ${b}`] ?? inter?.[`${b} vs ${a}`];
-    return {
-      title: { text: `${st.label(a)} vs ${st.label(b)}`, subtitle: `${pts.length} words${finite(rho) ? `, ρ = ${fmt(rho)}` : ''}`, anchor: 'middle', fontSize: 12, limit: 250 },
-      width: 210, height: 210,
-      layer: [
-        { data: { values: [{ v: domain[0] }, { v: domain[1] }] }, mark: { type: 'line', color: '#999', strokeDash: [4, 3], strokeWidth: 1 },
-          encoding: { x: { field: 'v', type: 'quantitative', scale: { domain, nice: false } }, y: { field: 'v', type: 'quantitative', scale: { domain, nice: false } } } },
-        { data: { values: pts }, mark: { type: 'circle', size: 12, opacity: 0.45, color: st.color(b) },
-          encoding: {
-            x: { field: 'x', type: 'quantitative', title: `${st.label(a)} similarity`, scale: { domain, nice: false } },
-            y: { field: 'y', type: 'quantitative', title: `${st.label(b)} similarity`, scale: { domain, nice: false } },
-          } },
-      ],
-    };
-  });
-  const used = [...new Set(pairs.flat())];
-  out.figures.push({
-    name, group: 6,
-    title: `Word-wise similarity, model against model (${subsetLabel(s)})`,
-    caption: `Each point a word: its similarity 1/(1+d) to the human ratings (${subsetLabel(s).toLowerCase()} dimensions) under two models, in the colour of the model on the y axis; dashed: equal similarity.${syntheticNote(st, used)}`,
-    chart: vl({
-      title: { text: `Word-wise similarity to the humans, model pairs (${subsetLabel(s)}, ${langName(res)})` },
-      concat: panels,
-      columns: gridColumns(panels.length, 280, 24),
-      spacing: 24,
-    }),
-  });
-}
-
-// ---------------------------------------------------------------------------------------------
-// 7. Radar chart of one word's ratings (Vega: Vega-Lite has no polar line charts), a grid of panels
-
-function radar(ev: Evaluation, st: ModelStyle, opts: FigureOptions, out: FigureSet): string | undefined {
-  const res = ev.results;
-  const want = opts.word.trim();
-  const name = `radar_${want.toLowerCase().replace(/[^a-z0-9]+/gi, '_')}`;
-  if (!ev.ratings) {
-    if (opts.wordExplicit) return 'ratings.csv is missing, so no radar chart can be drawn';
-    out.skipped.push({ name, reason: 'ratings.csv is missing' });
-    return undefined;
-  }
-  const r = ev.ratings;
-  const wi = r.words.findIndex((w) => w.toLowerCase() === want.toLowerCase());
-  if (wi < 0) {
-    if (opts.wordExplicit) return `the word ${JSON.stringify(want)} is not in ratings.csv`;
-    out.skipped.push({ name, reason: `the default word ${JSON.stringify(want)} is not among the evaluated words (choose one with the word option)` });
-    return undefined;
-  }
-  const word = r.words[wi];
-  const dims = orderedDimensions(res, r.dimensions.filter((d) => ratingColumn(r, 'human', d)));
-  const models = res.models.filter((m) => dims.some((d) => finite(ratingColumn(r, m, d)?.[wi])));
-  if (dims.length < 3 || !models.length) {
-    out.skipped.push({ name, reason: `fewer than 3 dimensions or no model ratings for ${JSON.stringify(word)}` });
-    return undefined;
-  }
-  const PW = 300, PH = 250, R = 78, cx = PW / 2, cy = PH / 2 + 10;
-  const cols = gridColumns(models.length, PW, 0);
-  const points: Row[] = [];
-  const missing: string[] = [];
-  models.forEach((m, k) => {
-    const px = (k % cols) * PW, py = Math.floor(k / cols) * PH;
-    for (const [src, srcLabel] of [['human', st.label('human')], [m, st.label(m)]] as const) {
-      dims.forEach((d, i) => {
-        const v = ratingColumn(r, src, d)?.[wi];
-        if (!finite(v)) { if (src !== 'human' || k === 0) missing.push(`${st.label(src)}/${dimensionLabel(d)}`); return; }
-        points.push({ panel: st.label(m), px, py, source: srcLabel, human: src === 'human' ? 1 : 0, i, angle: (2 * Math.PI * i) / dims.length, value: Math.max(0, Math.min(5, v)) });
-      });
-    }
-  });
-  const rowsN = Math.ceil(models.length / cols);
-  const { domain, range } = st.scale(['human', ...models]);
-  const xy = (rad: string) => ({
-    x: { signal: `${cx} + (${rad}) * sin(datum.angle)` },
-    y: { signal: `${cy} - (${rad}) * cos(datum.angle)` },
-  });
-  const spec: Record<string, unknown> = {
-    $schema: 'https://vega.github.io/schema/vega/v6.json',
-    width: PW * cols, height: PH * rowsN, padding: 10, autosize: 'pad', background: 'white',
-    title: { text: `Ratings of ${word.toUpperCase()} (${langName(res)}): each model against the humans`, anchor: 'start', font: FONT, fontSize: 14, fontWeight: 'bold', offset: 6 },
-    data: [
-      { name: 'points', values: points },
-      { name: 'spokes', values: dims.map((d, i) => ({ i, angle: (2 * Math.PI * i) / dims.length, label: dimensionLabel(d) })) },
-      { name: 'rings', values: [1, 2, 3, 4, 5].map((v) => ({ v })) },
-    ],
-    scales: [
-      { name: 'r', type: 'linear', domain: [0, 5], range: [0, R], zero: true },
-      { name: 'color', type: 'ordinal', domain, range },
-    ],
-    legends: [{ stroke: 'color', fill: 'color', orient: 'bottom', direction: 'horizontal', offset: 4, symbolType: 'stroke', symbolStrokeWidth: 2.5, labelFont: FONT, labelFontSize: 12, labelLimit: 260, columns: Math.min(domain.length, 5) }],
-    marks: [{
-      type: 'group',
-      from: { facet: { data: 'points', name: 'panelPoints', groupby: ['panel', 'px', 'py'] } },
-      encode: { update: { x: { field: 'px' }, y: { field: 'py' }, width: { value: PW }, height: { value: PH } } },
-      marks: [
-        { type: 'text', encode: { update: { x: { value: cx }, y: { value: 6 }, text: { signal: 'parent.panel' }, align: { value: 'center' }, baseline: { value: 'top' }, font: { value: FONT }, fontSize: { value: 13 }, fontWeight: { value: 'bold' }, limit: { value: PW - 10 } } } },
-        { type: 'arc', from: { data: 'rings' }, encode: { update: {
-          x: { value: cx }, y: { value: cy }, innerRadius: { value: 0 }, outerRadius: { scale: 'r', field: 'v' },
-          startAngle: { value: 0 }, endAngle: { value: 2 * Math.PI }, fillOpacity: { value: 0 }, stroke: { value: '#d0d0d0' }, strokeWidth: { value: 0.8 } } } },
-        { type: 'text', from: { data: 'rings' }, encode: { update: {
-          x: { value: cx + 2 }, y: { signal: `${cy} - scale('r', datum.v)` }, text: { field: 'v' }, font: { value: FONT }, fontSize: { value: 8 }, fill: { value: '#999' }, baseline: { value: 'bottom' } } } },
-        { type: 'rule', from: { data: 'spokes' }, encode: { update: {
-          x: { value: cx }, y: { value: cy }, x2: xy(String(R)).x, y2: xy(String(R)).y, stroke: { value: '#d0d0d0' }, strokeWidth: { value: 0.8 } } } },
-        { type: 'text', from: { data: 'spokes' }, encode: { update: {
-          ...xy(String(R + 9)), text: { field: 'label' }, font: { value: FONT }, fontSize: { value: 10 }, fill: { value: '#333' },
-          align: { signal: "abs(sin(datum.angle)) < 0.15 ? 'center' : (sin(datum.angle) > 0 ? 'left' : 'right')" },
-          baseline: { signal: "cos(datum.angle) > 0.7 ? 'bottom' : (cos(datum.angle) < -0.7 ? 'top' : 'middle')" } } } },
-        {
-          type: 'group',
-          from: { facet: { data: 'panelPoints', name: 'series', groupby: ['source', 'human'] } },
-          sort: { field: 'datum.human', order: 'descending' },
-          marks: [
-            { type: 'line', from: { data: 'series' }, sort: { field: 'datum.i' }, encode: { update: {
-              ...xy("scale('r', datum.value)"), interpolate: { value: 'linear-closed' },
-              stroke: { scale: 'color', field: 'source' }, fill: { scale: 'color', field: 'source' }, fillOpacity: { value: 0.12 },
-              strokeWidth: { value: 2 }, strokeDash: { signal: 'datum.human ? [5, 3] : [1, 0]' } } } },
-            { type: 'symbol', from: { data: 'series' }, encode: { update: {
-              ...xy("scale('r', datum.value)"), size: { value: 18 }, fill: { scale: 'color', field: 'source' }, stroke: { value: 'white' }, strokeWidth: { value: 0.5 } } } },
-          ],
-        },
-      ],
-    }],
-  };
-  out.figures.push({
-    name, group: 7,
-    title: `Ratings of ${word.toUpperCase()}`,
-    caption: `The ${dims.length} ratings of “${word}” by each model (solid, one panel per model) against the human norms (dashed), 0–5 from the centre.${missing.length ? ` Missing, not drawn: ${missing.join(', ')}.` : ''}${syntheticNote(st, models)}`,
-    chart: { kind: 'vega', spec },
-  });
-  return undefined;
 }
 
 /** The labels and colours of an evaluation's models (and of the runs' model ids). */
