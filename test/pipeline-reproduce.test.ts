@@ -28,6 +28,8 @@ test('reproduce: every stage runs once, writes evaluation and report, and a reru
   assert.ok(r.rsa.all.gpt4o_en_ft.rho > r.rsa.all.gpt4o_base.rho);
   assert.ok(r.layers && r.layers.all.length > 0);
   assert.ok(existsSync(first.reports.en!) && /<img[^>]+data:image\/(png|svg)/.test(readFileSync(first.reports.en!, 'utf8')));
+  // The report shows the layer curve of the hidden states and the training curves of the LoRA run.
+  assert.ok(['layer_rsa', 'training_curves'].every((n) => readFileSync(first.reports.en!, 'utf8').includes(`data-name="${n}"`)));
   const again = await reproduce(cfg, { runDir: join(dir, 'run'), dataDir: testDataDir() });
   assert.ok(again.stages.every((s) => s.skipped), 'second run must be fully cached');
   assert.deepEqual(again.results.en!.rsa, r.rsa);

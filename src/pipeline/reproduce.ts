@@ -151,7 +151,8 @@ export async function reproduce(cfg: StudyConfig, opts: { runDir: string; dataDi
       await writeEvaluation(join(dir, 'evaluation'), ev, prov, extra);
       // The radar word is English; left to the report's default when it was not rated.
       const word = lang === 'en' && table.words.some((w) => w.toLowerCase() === cfg.report.word.toLowerCase()) ? cfg.report.word : undefined;
-      await buildReport(join(dir, 'evaluation'), { word });
+      // Training curves of the LoRA runs (each run folder is its train-<condition> stage).
+      await buildReport(join(dir, 'evaluation'), { word, training: Object.fromEntries([...trained].map(([cond, t]) => [cond, t.dir])) });
     });
     stages.push(s);
     const evDir = join(s.dir, 'evaluation');

@@ -11,6 +11,7 @@ import { buildFigures, type Skipped } from './figures.js';
 import { reportHtml, type RenderedFigure } from './html.js';
 import { readEvaluation } from './load.js';
 import { renderSvg, svgToPng } from './render.js';
+import { readTrainingRun, readTrajectory } from './runs.js';
 
 export { buildFigures } from './figures.js';
 export { readEvaluation } from './load.js';
@@ -23,6 +24,10 @@ export interface ReportOptions {
   word?: string;
   /** Output folder; default RESULTS_DIR/report. Replaced as a whole. */
   outDir?: string;
+  /** LoRA run folders (smft train --recipe) by model id: training curves from their metrics.jsonl. */
+  training?: Record<string, string>;
+  /** Alignment trajectories (smft trajectory's trajectory.csv, or its folder) by model id. */
+  trajectories?: Record<string, string>;
 }
 
 export interface ReportResult {
@@ -45,7 +50,8 @@ function svgSize(svg: string): { width: number; height: number } {
 
 /**
  * Build the report of the evaluation folder `resultsDir` (results.json, and ratings.csv,
- * bootstrap.csv, wordwise.csv where present). Figures whose inputs are missing are skipped and
+ * bootstrap.csv, wordwise.csv where present), with the training curves and alignment trajectories
+ * of `opts.training` / `opts.trajectories`. Figures whose inputs are missing are skipped and
  * listed in the page. Throws SmftError for a missing or invalid results.json or CSV, or a
  * chosen `word` that is not rated.
  */
@@ -55,7 +61,11 @@ export async function buildReport(resultsDir: string, opts: ReportOptions = {}):
   const t0 = Date.now();
   const ev = readEvaluation(dir);
   const word = opts.word ?? DEFAULT_WORD;
-  const set = buildFigures(ev, { word, wordExplicit: opts.word !== undefined });
+  const runs = {
+    training: Object.entries(opts.training ?? {}).map(([model, d]) => readTrainingRun(model, resolve(d))),
+    trajectories: Object.entries(opts.trajectories ?? {}).map(([model, f]) => readTrajectory(model, resolve(f))),
+  };
+  const set = buildFigures(ev, { word, wordExplicit: opts.word !== undefined, runs });
   if (set.wordError) throw new SmftError(set.wordError, join(dir, 'ratings.csv'));
 
   const rendered: RenderedFigure[] = [];
@@ -72,7 +82,7 @@ export async function buildReport(resultsDir: string, opts: ReportOptions = {}):
     const png = svgToPng(svg);
     rendered.push({ figure, svg, png, ...svgSize(svg) });
   }
-  const html = reportHtml(ev, rendered, set.skipped);
+  const html = reportHtml(ev, rendered, set.skipped, runs);
   for (const s of set.skipped) log.info({ figure: s.name }, `figure skipped: ${s.reason}`);
 
   await writeDirAtomic(outDir, (tmp) => {

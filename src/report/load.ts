@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import Papa from 'papaparse';
 import { canonicalDimension, type Lang } from '../data/dimensions.js';
 import { SmftError } from '../util/errors.js';
+import type { ModelInfo } from './labels.js';
 
 import type { RsaEntry, PairDiff as BootPair, ModelDistribution as BootModel, DimEntry, SteigerEntry, WordwiseEntry, TTestEntry as TtestEntry } from '../eval/results.js';
 
@@ -37,8 +38,14 @@ export interface Results {
   wordwise?: Nested<WordwiseEntry>;
   wordwise_ttest?: Nested<TtestEntry>;
   wordwise_intermodel?: Nested<number>;
+  /** Per model: metadata, e.g. `synthetic` (a description) for a model without trained weights. */
+  model_info: Record<string, ModelInfo>;
+  /** Layer-wise RSA of hidden states per subset (evaluate --representations). */
+  layers?: Record<string, LayerPoint[]>;
   provenance?: Provenance;
 }
+
+export interface LayerPoint { layer: number; pooling: string; rho: number }
 
 /** ratings.csv: one value per (source, dimension, word); NaN where missing. */
 export interface Ratings {
@@ -118,6 +125,31 @@ function provenance(v: unknown): Provenance | undefined {
   };
 }
 
+function modelInfo(file: string, v: unknown): Record<string, ModelInfo> {
+  if (v === undefined || v === null) return {};
+  if (!isObject(v)) throw new SmftError('"model_info" must be an object', file);
+  const out: Record<string, ModelInfo> = {};
+  for (const [id, e] of Object.entries(v)) {
+    if (!isObject(e)) throw new SmftError(`"model_info.${id}" must be an object`, file);
+    if (e.synthetic !== undefined && typeof e.synthetic !== 'string') throw new SmftError(`"model_info.${id}.synthetic" must be a string`, file);
+    out[id] = { synthetic: e.synthetic as string | undefined };
+  }
+  return out;
+}
+
+function layerSection(file: string, v: unknown): Record<string, LayerPoint[]> | undefined {
+  if (v === undefined || v === null) return undefined;
+  if (!isObject(v)) throw new SmftError('"layers" must be an object', file);
+  const out: Record<string, LayerPoint[]> = {};
+  for (const [subset, rows] of Object.entries(v)) {
+    if (!Array.isArray(rows) || !rows.every((r) => isObject(r) && typeof r.layer === 'number' && typeof r.pooling === 'string')) {
+      throw new SmftError(`"layers.${subset}" must be an array of { layer, pooling, rho }`, file);
+    }
+    out[subset] = rows.map((r) => ({ layer: r.layer as number, pooling: r.pooling as string, rho: num(r.rho) }));
+  }
+  return out;
+}
+
 /** Parse and check results.json. */
 export function readResults(dir: string): Results {
   const file = join(dir, 'results.json');
@@ -130,10 +162,13 @@ export function readResults(dir: string): Results {
   }
   if (!isObject(raw)) throw new SmftError('must hold a JSON object', file);
   if (raw.lang !== 'en' && raw.lang !== 'nl') throw new SmftError(`"lang" must be "en" or "nl", got ${JSON.stringify(raw.lang)}`, file);
-  if (!Array.isArray(raw.models) || raw.models.length === 0 || !raw.models.every((m) => typeof m === 'string' && m !== '')) {
+  const layers = layerSection(file, raw.layers);
+  // `smft evaluate --representations FILE` alone writes only the layer curve, without models.
+  const modelsOptional = layers !== undefined && (raw.models === undefined || (Array.isArray(raw.models) && raw.models.length === 0));
+  if (!modelsOptional && (!Array.isArray(raw.models) || raw.models.length === 0 || !raw.models.every((m) => typeof m === 'string' && m !== ''))) {
     throw new SmftError('"models" must be a non-empty array of model ids', file);
   }
-  const models = raw.models as string[];
+  const models = modelsOptional ? [] : raw.models as string[];
   if (models.includes('human')) throw new SmftError('"models" must not include "human"', file);
 
   // bootstrap mixes pair entries ("A vs B") and per-model entries under one subset key.
@@ -170,6 +205,8 @@ export function readResults(dir: string): Results {
     wordwise: nested(file, raw, 'wordwise', entry<WordwiseEntry>(file, ['mean_distance', 'mean_similarity', 'n_words'])),
     wordwise_ttest: nested(file, raw, 'wordwise_ttest', entry<TtestEntry>(file, ['t', 'p', 'df'])),
     wordwise_intermodel: nested(file, raw, 'wordwise_intermodel', (v) => num(v)),
+    model_info: modelInfo(file, raw.model_info),
+    layers,
     provenance: provenance(raw.provenance),
   };
 }

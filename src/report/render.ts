@@ -16,7 +16,7 @@ export const VL_CONFIG = {
   background: 'white',
   view: { stroke: '#bbb' },
   axis: { labelFontSize: 11, titleFontSize: 12, titleFontWeight: 'normal' },
-  header: { labelFontSize: 12, titleFontSize: 12 },
+  header: { labelFontSize: 12, titleFontSize: 12, labelBaseline: 'alphabetic', labelPadding: 8 },
   legend: { labelFontSize: 11, titleFontSize: 11 },
   title: { fontSize: 14, anchor: 'start', offset: 10 },
 } as const;

@@ -2,7 +2,8 @@
  * Opens report.html in headless Chromium (Debian's `chromium` package; CI installs it) and checks
  * that every figure rendered: the page's own count of loaded, non-empty figure images after the
  * load event (via --dump-dom), and a screenshot that is neither blank nor missing the models'
- * colours. Fails, never skips, when Chromium is not installed.
+ * colours. The report includes the layer curve, training curves and trajectory (hand-made data).
+ * Fails, never skips, when Chromium is not installed.
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -11,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { after, before, test } from 'node:test';
-import { EN_FIGURES, fixtureCopy } from './helpers.js';
+import { CURVE_FIGURES, EN_FIGURES, addRunData, fixtureCopy } from './helpers.js';
 import { decodePng, pixelStats } from './png.js';
 
 const { buildReport } = await import('../../src/report/index.js');
@@ -41,7 +42,8 @@ function chromium(args: string[]): { stdout: string; stderr: string } {
 
 before(async () => {
   fx = fixtureCopy('en');
-  html = (await buildReport(fx.dir, {})).html;
+  const runs = addRunData(fx.dir, fx.root);
+  html = (await buildReport(fx.dir, { training: runs.training, trajectories: runs.trajectories })).html;
   profiles = mkdtempSync(join(tmpdir(), 'smft-chromium-'));
 });
 after(() => {
@@ -55,16 +57,18 @@ test('chromium is installed', () => {
   assert.match(r.stdout, /Chromium \d+/);
 });
 
+const FIGURES = [...EN_FIGURES, ...CURVE_FIGURES];
+
 test('every figure of report.html renders in headless Chromium', () => {
   const { stdout } = chromium(['--virtual-time-budget=10000', '--dump-dom', pathToFileURL(html).href]);
   const m = /<div id="smft-render-status"[^>]*>/.exec(stdout);
   assert.ok(m, 'status element in the dumped DOM');
   const attr = (k: string) => new RegExp(`${k}="([^"]*)"`).exec(m[0])?.[1];
   assert.equal(attr('data-done'), '1', 'the load handler ran');
-  assert.equal(attr('data-expected'), String(EN_FIGURES.length));
+  assert.equal(attr('data-expected'), String(FIGURES.length));
   assert.equal(attr('data-failed'), '', 'no figure failed to render');
-  assert.equal(attr('data-rendered'), String(EN_FIGURES.length), 'every figure image loaded with a non-zero natural size');
-  for (const n of EN_FIGURES) assert.ok(stdout.includes(`data-name="${n}"`), `figure ${n} in the page`);
+  assert.equal(attr('data-rendered'), String(FIGURES.length), 'every figure image loaded with a non-zero natural size');
+  for (const n of FIGURES) assert.ok(stdout.includes(`data-name="${n}"`), `figure ${n} in the page`);
 });
 
 test('the render check notices a figure that does not render', () => {
@@ -75,7 +79,7 @@ test('the render check notices a figure that does not render', () => {
   const { stdout } = chromium(['--virtual-time-budget=10000', '--dump-dom', pathToFileURL(broken).href]);
   const m = /<div id="smft-render-status"[^>]*>/.exec(stdout);
   assert.ok(m);
-  assert.match(m[0], new RegExp(`data-rendered="${EN_FIGURES.length - 1}"`));
+  assert.match(m[0], new RegExp(`data-rendered="${FIGURES.length - 1}"`));
   assert.match(m[0], /data-failed="fig-rsa_bars"/);
 });
 
@@ -88,8 +92,8 @@ test('a screenshot of report.html is not blank and shows the figures', () => {
   const st = pixelStats(img);
   assert.ok(st.nonWhite > 0.1, `screenshot mostly blank (${(st.nonWhite * 100).toFixed(1)}% non-white)`);
   assert.ok(st.distinct > 500, `only ${st.distinct} colours`);
-  // The bars, RDMs and densities at the top of the page carry the models' colours.
-  for (const [name, rgb] of [['En_FT', [0x1f, 0x77, 0xb4]], ['Nl_FT', [0xff, 0x7f, 0x0e]], ['QA_FT', [0x2c, 0xa0, 0x2c]]] as const) {
+  // The bars, RDMs and densities at the top of the page carry the models' colours (labels.ts).
+  for (const [name, rgb] of [['En_FT', [0x00, 0x72, 0xb2]], ['Nl_FT', [0xe6, 0x9f, 0x00]], ['QA_FT', [0x00, 0x9e, 0x73]]] as const) {
     const n = st.count(rgb[0], rgb[1], rgb[2], 10);
     assert.ok(n > 2000, `${name} colour on ${n} pixels`);
   }
