@@ -1,7 +1,8 @@
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { buildReport } from '../../report/index.js';
-import { action } from '../run.js';
+import { prepareOutput } from '../../util/output.js';
+import { action, FORCE_HELP } from '../run.js';
 
 export function registerReport(program: Command): void {
   program
@@ -10,8 +11,10 @@ export function registerReport(program: Command): void {
     .argument('<results-dir>', 'folder written by smft evaluate')
     .option('--word <word>', 'word of the radar chart', 'SHOUTER')
     .option('-o, --out <dir>', 'report folder (default: RESULTS_DIR/report)')
-    .action(action(async (dir: string, f: { word: string; out?: string }) => {
-      const r = await buildReport(resolve(dir), { word: f.word, outDir: f.out ? resolve(f.out) : undefined });
+    .option('--force', FORCE_HELP('report folder'))
+    .action(action(async (dir: string, f: { word: string; out?: string; force?: boolean }) => {
+      const out = prepareOutput({ path: f.out ?? join(resolve(dir), 'report'), kind: 'report', force: f.force, inputs: [dir] }).path;
+      const r = await buildReport(resolve(dir), { word: f.word, outDir: out });
       process.stdout.write(`${r.html}\n`);
     }));
 }

@@ -4,6 +4,7 @@ import { projectRoot, resolveDataDir } from '../../data/datadir.js';
 import { loadStudyConfig } from '../../pipeline/config.js';
 import { reproduce } from '../../pipeline/reproduce.js';
 import type { EvaluationResults } from '../../eval/results.js';
+import { defaultOutput, prepareOutput, safeName } from '../../util/output.js';
 import { action } from '../run.js';
 
 /** Summary table: RSA per subset and mean dimension-wise ρ, one row per model. */
@@ -21,8 +22,9 @@ export function summaryTable(lang: string, r: EvaluationResults): string {
 
 async function runStudy(configFile: string, f: { runDir?: string; dataDir?: string }): Promise<void> {
   const cfg = loadStudyConfig(resolve(configFile), projectRoot());
-  const runDir = resolve(f.runDir ?? join('runs', cfg.name));
-  const r = await reproduce(cfg, { runDir, dataDir: resolveDataDir(f.dataDir) });
+  const dataDir = resolveDataDir(f.dataDir);
+  const runDir = prepareOutput({ path: f.runDir ?? defaultOutput(safeName(cfg.name)), kind: 'study', resume: true, option: '--run-dir', inputs: [configFile, dataDir, cfg.model] }).path;
+  const r = await reproduce(cfg, { runDir, dataDir });
   const ran = r.stages.filter((s) => !s.skipped).length;
   process.stdout.write(`\n${cfg.name}: ${r.stages.length} stages (${ran} ran, ${r.stages.length - ran} cached) in ${runDir}\n`);
   for (const [lang, res] of Object.entries(r.results)) {
