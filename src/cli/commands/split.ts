@@ -39,7 +39,7 @@ export function registerSplit(program: Command): void {
     .option('--paper', "the paper's split (needs paper/ in the data directory)")
     .option('--norms <file>', 'split this norms file (Lancaster, Dutch, or English–Dutch pairs; CSV, TSV or XLSX)')
     .option('--lang <lang>', 'with --norms: which norms of the file to split, en or nl (default: pairs when the file has both, else the one it has)', choiceOption('lang', ['en', 'nl'] as const))
-    .option('--eval-fraction <f>', 'with --norms: fraction of words for eval (default 0.2)', numberOption('eval-fraction', 0, 1))
+    .option('--eval-fraction <f>', 'with --norms: fraction of words for eval (default 0.2)', numberOption('eval-fraction'))
     .option('--eval-count <n>', 'with --norms: number of words for eval (instead of a fraction)', intOption('eval-count', 1))
     .option('--seed <n>', 'with --norms: seed of the shuffle (default 1; 0 … 4294967295)', seedOption())
     .option('--data-dir <dir>', 'data directory (default: SMFT_DATA_DIR or ./data)')
