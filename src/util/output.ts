@@ -13,12 +13,12 @@
  * Writers then use writeDirAtomic / writeFileAtomic (./atomic.ts), which apply the same
  * replacement rule again at the moment of replacing.
  */
-import { mkdirSync, openSync, closeSync, realpathSync, rmdirSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, openSync, closeSync, realpathSync, rmdirSync, rmSync, statSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { basename, dirname, join, resolve, sep } from 'node:path';
 import { SmftError, describeErrno } from './errors.js';
 import { acquireLock } from './lock.js';
-import { describeExisting, inspectOutput, kindSpec, MARKER, type Existing, type OutputKind } from './marker.js';
+import { describeExisting, inspectOutput, kindSpec, type Existing, type OutputKind } from './marker.js';
 import { cleanStaleTemps } from './temp.js';
 
 export { MARKER, OUTPUT_KINDS, markOutput, readMarker, inspectOutput, assertReplaceable, type OutputKind, type OutputMarker } from './marker.js';
@@ -123,7 +123,8 @@ export function prepareOutput(req: OutputRequest): PreparedOutput {
   if (real === cwd) throw new SmftError(`is the working folder; give ${option} a new ${kindSpec(req.kind).type === 'file' ? 'file' : 'folder'} name`, path);
   if (inside(cwd, real)) throw new SmftError(`holds the working folder; give ${option} a new folder name`, path);
   for (const input of req.inputs ?? []) {
-    if (!input) continue;
+    // Inputs that are not here (hub ids, files that will fail to load later) cannot be lost.
+    if (!input || !existsSync(resolve(input))) continue;
     const ri = realPath(resolve(input));
     if (ri === real) throw new SmftError('is an input of this command; an output never replaces its input', path);
     if (inside(ri, real)) throw new SmftError(`holds ${resolve(input)}, an input of this command; choose another ${option}`, path);
