@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { InvalidArgumentError } from 'commander';
 import { intOption, numberOption, seedOption } from '../../src/cli/run.js';
+import { checkBootstrapIndices } from '../../src/eval/bootstrap.js';
 import { runStage } from '../../src/pipeline/stage.js';
 import { SmftError } from '../../src/util/errors.js';
 import { acquireLock, lockPath } from '../../src/util/lock.js';
@@ -45,6 +46,14 @@ describe('numeric options', () => {
     assert.equal(p('4294967295'), 4294967295);
     for (const v of ['4294967296', '-1', '1.5', '0x1']) rejects(p, v);
   });
+});
+
+test('explicit bootstrap resamples: the shape is checked when read, naming the file', () => {
+  const ok = { all: [[0, 1, 1], [2, 0, 1]] };
+  assert.deepEqual(checkBootstrapIndices(ok, 'i.json'), ok);
+  for (const [bad, re] of [[[[0]], /must be a JSON object/], [{ all: [] }, /'all' must be a non-empty array/], [{ all: [[0, -1]] }, /'all', resample 0: expected an array of row indices/], [{ all: [[0.5]] }, /resample 0/]] as const) {
+    assert.throws(() => checkBootstrapIndices(bad, 'i.json'), (e: Error) => e instanceof SmftError && e.message.startsWith('i.json: ') && re.test(e.message));
+  }
 });
 
 describe('the lock of an output', () => {
