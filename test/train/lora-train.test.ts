@@ -103,7 +103,7 @@ test('exact resume (cpu): stopped after step 4 and resumed = uninterrupted, bit 
     }
     assert.equal(a.bestStep, b2.bestStep);
     assert.equal(a.finalDir.replace('full', 'split'), b2.finalDir);
-    assert.ok(!readdirSync(join(tmp, 'split')).some((n) => n.includes('.tmp-')), 'temp folders cleaned');
+    assert.ok(!readdirSync(join(tmp, 'split')).some((n) => n.includes('.tmp-') || n.includes('.smft-tmp-') || n.includes('.smft-old-')), 'temp folders cleaned');
     // keepLast 2 plus best and latest.
     assert.ok(listCheckpoints(join(tmp, 'full')).length <= 3);
 
