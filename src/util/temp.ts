@@ -23,12 +23,16 @@ export function isSmftInternal(entry: string): boolean {
   return entry === '.smft-output.json' || entry === '.smft-stage-key' || /^\..+\.smft-(tmp|old)-\d+-[0-9a-f]{8}$/.test(entry) || /^\..+\.smft-lock$/.test(entry);
 }
 
-/** Leftovers with the owner's pid: current names, and those of earlier smft versions. */
-const PATTERNS: Array<{ re: RegExp; role: TempRole }> = [
+/**
+ * Leftovers with the owner's pid: current names, and those of earlier smft versions
+ * (`.<name>.<pid>.<ms>.tmp` files; `<name>.old-<pid>-<ms>` folders, which are only ever put
+ * back, never removed: their name does not say "smft").
+ */
+const PATTERNS: Array<{ re: RegExp; role: TempRole | 'restore-only' }> = [
   { re: /^\.(?<name>.+)\.smft-tmp-(?<pid>\d+)-[0-9a-f]{8}$/, role: 'tmp' },
   { re: /^\.(?<name>.+)\.smft-old-(?<pid>\d+)-[0-9a-f]{8}$/, role: 'old' },
   { re: /^\.(?<name>.+)\.(?<pid>\d+)\.\d{13}\.tmp$/, role: 'tmp' },
-  { re: /^(?<name>.+)\.old-(?<pid>\d+)-\d{13}$/, role: 'old' },
+  { re: /^(?<name>.+)\.old-(?<pid>\d+)-\d{13}$/, role: 'restore-only' },
 ];
 
 /**
@@ -51,9 +55,11 @@ export function cleanStaleTemps(dir: string): string[] {
       if (pidAlive(Number(pid))) break;
       const path = join(dir, entry);
       const target = join(dir, name);
-      if (role === 'old' && !existsSync(target)) {
+      if (role !== 'tmp' && !existsSync(target)) {
         renameSync(path, target);
         log.warn({ restored: target }, `restored ${name}: an interrupted run had moved it aside`);
+      } else if (role === 'restore-only') {
+        break;
       } else {
         rmSync(path, { recursive: true, force: true });
         log.info({ removed: path }, 'removed the leftovers of an interrupted write');
