@@ -117,7 +117,8 @@ export const OUTPUT_KINDS = {
   },
   'lora-run': {
     what: 'a LoRA run folder', type: 'dir',
-    entries: (_d, n) => /^(step-\d+|latest|best|run\.json|metrics\.jsonl|summary\.json|qa_test\.json)$/.test(n),
+    // `.step-<k>.tmp-XXXXXX`: temp folders of earlier smft versions (removed when checkpoints are pruned).
+    entries: (_d, n) => /^(step-\d+|latest|best|run\.json|metrics\.jsonl|summary\.json|qa_test\.json|\.step-\d+\.tmp-\w+)$/.test(n),
     recognise: (d) => jsonOf(join(d, 'run.json'))?.format === 'smft-lora-run',
   },
   trajectory: {
