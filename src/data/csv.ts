@@ -1,7 +1,7 @@
 import { readFileSync, existsSync, statSync } from 'node:fs';
 import { extname } from 'node:path';
 import Papa from 'papaparse';
-import { SmftError, at } from '../util/errors.js';
+import { SmftError, at, describeErrno } from '../util/errors.js';
 
 /** A delimited text file as strings, with the file line of each row for error messages. */
 export interface CsvTable {
@@ -18,7 +18,12 @@ export interface CsvTable {
 export function readText(file: string): string {
   if (!existsSync(file)) throw new SmftError('file not found', file);
   if (statSync(file).isDirectory()) throw new SmftError('is a folder, expected a file', file);
-  const bytes = readFileSync(file);
+  let bytes: Buffer;
+  try {
+    bytes = readFileSync(file);
+  } catch (e) {
+    throw new SmftError(`cannot read it: ${describeErrno(e as NodeJS.ErrnoException)}`, file);
+  }
   if (bytes.length === 0) throw new SmftError('file is empty', file);
   try {
     const text = new TextDecoder('utf-8', { fatal: true }).decode(bytes);

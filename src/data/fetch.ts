@@ -1,9 +1,12 @@
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
 import { SmftError } from '../util/errors.js';
 import { log } from '../util/log.js';
 import { sha256File } from '../util/hash.js';
+import { readJsonFile } from '../util/json.js';
 import { writeFileAtomic } from '../util/atomic.js';
+import { acquireLock } from '../util/lock.js';
+import { cleanStaleTemps, tempName } from '../util/temp.js';
 import { SOURCES, type DataSource } from './sources.js';
 
 type Lock = Record<string, { url: string; sha256: string; fetched: string }>;
@@ -16,7 +19,18 @@ type Lock = Record<string, { url: string; sha256: string; fetched: string }>;
 export async function fetchData(dataDir: string, ids: string[] = SOURCES.map((s) => s.id), opts: { timeoutMs?: number } = {}): Promise<string[]> {
   mkdirSync(dataDir, { recursive: true });
   const lockFile = join(dataDir, 'SOURCES.lock.json');
-  const lock: Lock = existsSync(lockFile) ? (JSON.parse(readFileSync(lockFile, 'utf8')) as Lock) : {};
+  // One fetch at a time per data directory; leftovers of interrupted downloads are removed.
+  const release = acquireLock(lockFile);
+  try {
+    cleanStaleTemps(dataDir);
+    return await fetchAll(dataDir, lockFile, ids, opts);
+  } finally {
+    release();
+  }
+}
+
+async function fetchAll(dataDir: string, lockFile: string, ids: string[], opts: { timeoutMs?: number }): Promise<string[]> {
+  const lock: Lock = existsSync(lockFile) ? readJsonFile<Lock>(lockFile) : {};
   const done: string[] = [];
   for (const id of ids) {
     const src = SOURCES.find((s) => s.id === id);
@@ -28,6 +42,9 @@ export async function fetchData(dataDir: string, ids: string[] = SOURCES.map((s)
       done.push(target);
       continue;
     }
+    if (existsSync(target) && expected) {
+      throw new SmftError(`exists but is not the official file (its sha256 differs from ${expected}); smft does not replace it: move it away to download the official one`, target);
+    }
     const hash = await download(src, target, expected, opts.timeoutMs ?? 60_000);
     lock[id] = { url: src.url, sha256: hash, fetched: new Date().toISOString() };
     writeFileAtomic(lockFile, JSON.stringify(lock, null, 2) + '\n');
@@ -37,7 +54,7 @@ export async function fetchData(dataDir: string, ids: string[] = SOURCES.map((s)
 }
 
 async function download(src: DataSource, target: string, expected: string | undefined, timeoutMs: number): Promise<string> {
-  const tmp = `${target}.download`;
+  const tmp = join(dirname(target), tempName(basename(target)));
   let res: Response;
   try {
     res = await fetch(src.url, { signal: AbortSignal.timeout(timeoutMs), redirect: 'follow' });
@@ -49,6 +66,10 @@ async function download(src: DataSource, target: string, expected: string | unde
     writeFileSync(tmp, new Uint8Array(await res.arrayBuffer()));
     const got = await sha256File(tmp);
     if (expected && got !== expected) throw new SmftError(`checksum mismatch for ${src.url}: got sha256 ${got}, expected ${expected}`);
+    // Nothing pinned yet: an existing file is kept unless it is the same as the download.
+    if (existsSync(target) && (await sha256File(target)) !== got) {
+      throw new SmftError(`exists and differs from the file at ${src.url} (no checksum pinned to tell which is right); smft does not replace it: move it away to download it`, target);
+    }
     renameSync(tmp, target);
     log.info({ file: target, sha256: got }, `downloaded ${src.file}`);
     return got;

@@ -2,6 +2,22 @@ import { BATCH, type BucketLayout, type DuplicateConvention, type PreparedRdm } 
 import { KernelPool } from '../../kernels/cpu/pool.js';
 import { Rng } from '../util/rng.js';
 import { Progress } from '../util/progress.js';
+import { SmftError } from '../util/errors.js';
+
+/** Error code of explicit bootstrap resamples that do not fit the data (the caller names the file). */
+export const BAD_INDICES = 'bad-bootstrap-indices';
+
+/** Check the shape of explicit resamples read from JSON: {subset: [[row index, …], …]}. */
+export function checkBootstrapIndices(value: unknown, file: string): Record<string, number[][]> {
+  if (!value || typeof value !== 'object' || Array.isArray(value)) throw new SmftError('bootstrap indices must be a JSON object {subset: [[row indices], …]}', file);
+  for (const [subset, its] of Object.entries(value)) {
+    if (!Array.isArray(its) || its.length === 0) throw new SmftError(`bootstrap indices of '${subset}' must be a non-empty array of resamples`, file);
+    its.forEach((idx: unknown, it) => {
+      if (!Array.isArray(idx) || !idx.every((k) => Number.isInteger(k) && k >= 0)) throw new SmftError(`bootstrap indices of '${subset}', resample ${it}: expected an array of row indices (whole numbers ≥ 0)`, file);
+    });
+  }
+  return value as Record<string, number[][]>;
+}
 
 export interface BootstrapOptions {
   iterations: number;
@@ -23,9 +39,9 @@ export function resampleCounts(n: number, opts: Pick<BootstrapOptions, 'iteratio
     const c = counts.subarray(it * n, (it + 1) * n);
     if (opts.indices) {
       const idx = opts.indices[it];
-      if (idx.length !== n) throw new Error(`bootstrap indices: iteration ${it} has ${idx.length} indices, expected ${n}`);
+      if (idx.length !== n) throw new SmftError(`bootstrap indices: resample ${it} has ${idx.length} indices, the subset has ${n} words`, undefined, BAD_INDICES);
       for (const k of idx) {
-        if (!Number.isInteger(k) || k < 0 || k >= n) throw new Error(`bootstrap indices: iteration ${it} has index ${k} outside 0..${n - 1}`);
+        if (!Number.isInteger(k) || k < 0 || k >= n) throw new SmftError(`bootstrap indices: resample ${it} has index ${k} outside 0..${n - 1}`, undefined, BAD_INDICES);
         c[k]++;
       }
     } else {

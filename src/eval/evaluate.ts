@@ -9,6 +9,7 @@ import { completeRows } from './complete.js';
 import { dimensionwise } from './dimensionwise.js';
 import type { EvaluationResults } from './results.js';
 import { subsetRsa } from './rsa.js';
+import { BAD_INDICES } from './bootstrap.js';
 import { modelsOf, type RatingTable } from './table.js';
 import { wordwise, type WordwiseSubset } from './wordwise.js';
 
@@ -84,7 +85,7 @@ export async function evaluate(t: RatingTable, options: EvaluateOptions = {}): P
   try {
     runs = await Promise.all(subsets.map(async ([subset, dims]) => {
       const indices = options.indices?.[subset];
-      if (options.indices && !indices) throw new Error(`bootstrap indices: no entry for subset '${subset}'`);
+      if (options.indices && !indices) throw new SmftError(`bootstrap indices: no entry for subset '${subset}'`, undefined, BAD_INDICES);
       const r = await subsetRsa(t, subset, dims, { ...opts, indices, pool, progress });
       timings[`rsa_${subset}`] = (performance.now() - t0) / 1000;
       return r;

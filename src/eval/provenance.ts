@@ -1,16 +1,8 @@
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { projectRoot } from '../data/datadir.js';
 import { sha256File } from '../util/hash.js';
+import { smftVersion } from '../util/version.js';
 import type { Provenance } from './results.js';
 
-export function smftVersion(): string {
-  try {
-    return (JSON.parse(readFileSync(join(projectRoot(), 'package.json'), 'utf8')) as { version: string }).version;
-  } catch {
-    return 'unknown';
-  }
-}
+export { smftVersion };
 
 /** Provenance block of a results file: versions, command, seed, input files and their hashes. */
 export async function provenance(opts: { seed: number; dataFiles: string[]; predictions: string[]; extra?: Record<string, unknown> }): Promise<Provenance> {

@@ -64,7 +64,7 @@ export async function writeEvaluation(dir: string, ev: Evaluation, provenance?: 
       }
       writeFileSync(join(tmp, 'bootstrap.csv'), csv(boot, ['subset', 'iteration', 'model', 'rho']));
     }
-  });
+  }, { kind: 'evaluation' });
 }
 
 /** Layer-wise RSA as CSV (subset, pooling, layer, rho). */

@@ -97,6 +97,6 @@ export async function exportFinetune(opts: FinetuneExportOptions): Promise<Finet
   await writeDirAtomic(dir, (tmp) => {
     for (const [f, t] of Object.entries(files)) writeFileSync(join(tmp, f), t);
     writeFileSync(join(tmp, 'export.json'), JSON.stringify(manifest, null, 2) + '\n');
-  });
+  }, { kind: 'finetune-export' });
   return { dir, files: [...Object.keys(files), 'export.json'].map((f) => join(dir, f)), counts: { train: trainIdx.length, validation: valIdx.length }, manifest };
 }

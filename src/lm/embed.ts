@@ -8,6 +8,7 @@ import { PLACEHOLDERS, fillTemplate } from './prompts.js';
 import { PromptBuilder, checkWords, commonPrefix } from './rate.js';
 import { Progress } from '../util/progress.js';
 import { readSafetensors, writeSafetensors } from './safetensors.js';
+import { assertReplaceable } from '../util/marker.js';
 
 /** Fixed prompts for word representations (the word is followed by text, so "last" ≠ word). */
 export const DEFAULT_EMBED_PROMPTS: Record<Lang, string> = {
@@ -103,6 +104,7 @@ export async function embedWords(lm: CausalLM | LmEngine, tokenizer: LmTokenizer
  * array), model, prompt and layer convention in the header metadata.
  */
 export function saveEmbeddings(path: string, e: WordEmbeddings, model: string): void {
+  assertReplaceable(path, 'embeddings');
   const shape = [e.layers, e.words.length, e.hidden];
   writeSafetensors(path, { last: { shape, data: e.last }, mean: { shape, data: e.mean } }, {
     format: 'smft-embeddings/1',

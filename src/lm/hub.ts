@@ -94,5 +94,5 @@ async function download(ref: string, dir: string, endpoint: string): Promise<voi
       log.info({ file: 'model.safetensors' }, 'downloading');
       await save('model.safetensors', (await get('model.safetensors', true))!);
     }
-  });
+  }, { kind: 'hub-model' });
 }

@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { readJsonFile } from '../util/json.js';
 import { SmftError } from '../util/errors.js';
+import { BOOTSTRAP_MAX, SEED_MAX } from '../util/limits.js';
 import type { Lang } from '../data/dimensions.js';
 import type { BackendName } from '../lm/backend.js';
 import { INFERENCE_CHOICES, type InferenceChoice } from '../lm/runtime-choice.js';
@@ -44,6 +45,13 @@ export function loadStudyConfig(file: string, root: string): StudyConfig {
   const cfg = { ...DEFAULTS, ...raw, rate: { ...DEFAULTS.rate, ...raw.rate }, evaluate: { ...DEFAULTS.evaluate, ...raw.evaluate }, report: { ...DEFAULTS.report, ...raw.report } } as StudyConfig;
   if (!cfg.languages.every((l) => l === 'en' || l === 'nl')) throw new SmftError('"languages" must list en and/or nl', file);
   if (!INFERENCE_CHOICES.includes(cfg.inference)) throw new SmftError(`"inference" must be one of ${INFERENCE_CHOICES.join(', ')}, got ${JSON.stringify(cfg.inference)}`, file);
+  const whole = (v: unknown, field: string, min: number, max: number): void => {
+    if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) throw new SmftError(`"${field}" must be a whole number from ${min} to ${max}, got ${JSON.stringify(v)}`, file);
+  };
+  whole(cfg.evaluate.bootstrap, 'evaluate.bootstrap', 0, BOOTSTRAP_MAX);
+  whole(cfg.evaluate.seed, 'evaluate.seed', 0, SEED_MAX);
+  whole(cfg.rate.batchSize, 'rate.batchSize', 1, 4096);
+  if (cfg.rate.limit !== undefined) whole(cfg.rate.limit, 'rate.limit', 1, Number.MAX_SAFE_INTEGER);
   // A relative model path is taken relative to the config file, then to the project root.
   if (!isAbsolute(cfg.model) && (cfg.model.startsWith('.') || cfg.model.includes('/'))) {
     for (const base of [dirname(file), root]) {

@@ -1,4 +1,4 @@
-import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { loadNorms, promptWords } from '../data/norms.js';
 import { loadPredictions } from '../data/predictions.js';
@@ -22,6 +22,9 @@ import { headRatingRows } from '../train/predict.js';
 import { inferenceModel } from '../train/lora/inference.js';
 import { runRecipe } from '../train/lora/recipes.js';
 import { log } from '../util/log.js';
+import { readJsonFile } from '../util/json.js';
+import { assertReplaceable, markOutput } from '../util/marker.js';
+import { cleanStaleTemps } from '../util/temp.js';
 import { runStage, type StageResult } from './stage.js';
 import type { StudyConfig } from './config.js';
 
@@ -49,6 +52,11 @@ function dataIdentity(dataDir: string): Record<string, string> {
  */
 export async function reproduce(cfg: StudyConfig, opts: { runDir: string; dataDir: string }): Promise<ReproduceResult> {
   const runDir = resolve(opts.runDir);
+  // The run folder holds nothing but smft's stages; interrupted stage swaps are undone first.
+  assertReplaceable(runDir, 'study');
+  mkdirSync(runDir, { recursive: true });
+  markOutput(runDir, 'study');
+  cleanStaleTemps(runDir);
   const stages: StageResult[] = [];
   const data = dataIdentity(opts.dataDir);
   const evalFile = (lang: Lang) => join(opts.dataDir, lang === 'en' ? PAPER_FILES.evalEn : PAPER_FILES.evalNl);
@@ -156,7 +164,7 @@ export async function reproduce(cfg: StudyConfig, opts: { runDir: string; dataDi
     });
     stages.push(s);
     const evDir = join(s.dir, 'evaluation');
-    results[lang] = JSON.parse(readFileSync(join(evDir, 'results.json'), 'utf8')) as EvaluationResults;
+    results[lang] = readJsonFile<EvaluationResults>(join(evDir, 'results.json'));
     reports[lang] = join(evDir, 'report', 'report.html');
   }
   log.info({ runDir, ran: stages.filter((s) => !s.skipped).length, cached: stages.filter((s) => s.skipped).length }, 'study finished');

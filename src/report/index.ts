@@ -92,7 +92,7 @@ export async function buildReport(resultsDir: string, opts: ReportOptions = {}):
       writeFileSync(join(tmp, 'figures', `${r.figure.name}.png`), r.png);
     }
     writeFileSync(join(tmp, 'report.html'), html);
-  });
+  }, { kind: 'report' });
   const figures = rendered.flatMap((r) => [join(outDir, 'figures', `${r.figure.name}.svg`), join(outDir, 'figures', `${r.figure.name}.png`)]);
   log.info({ outDir, figures: rendered.length, skipped: set.skipped.length, ms: Date.now() - t0 }, 'report written');
   return { html: join(outDir, 'report.html'), figures, outDir, skipped: set.skipped, warnings };

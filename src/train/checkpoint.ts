@@ -8,7 +8,7 @@
  * Written atomically as a whole (temp folder, then rename): a crash mid-write leaves the previous
  * checkpoint as it was. Loading checks everything and fails with a one-line SmftError.
  */
-import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { SmftError } from '../util/errors.js';
 import { writeDirAtomic } from '../util/atomic.js';
@@ -52,11 +52,10 @@ export async function saveHeadCheckpoint(dir: string, head: Head, config: HeadCh
   const json = JSON.stringify(config, null, 2) + '\n';
   const jsonl = metrics.map((m) => JSON.stringify(m)).join('\n') + (metrics.length ? '\n' : '');
   await writeDirAtomic(dir, (tmp) => {
-    chmodSync(tmp, 0o755); // mkdtemp makes 0700; a checkpoint is an ordinary folder
     writeFileSync(join(tmp, HEAD_WEIGHTS), st);
     writeFileSync(join(tmp, HEAD_CONFIG), json);
     writeFileSync(join(tmp, HEAD_METRICS), jsonl);
-  });
+  }, { kind: 'head' });
 }
 
 export interface HeadExpectations {

@@ -12,7 +12,8 @@
  * float operations in the same order as an uninterrupted one, so on a deterministic backend
  * (cpu, wasm) it ends with bit-identical adapters and the same losses.
  */
-import { appendFileSync } from 'node:fs';
+import { appendFileSync, mkdirSync } from 'node:fs';
+import { assertReplaceable, markOutput } from '../util/marker.js';
 import { join, resolve } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { SmftError } from '../util/errors.js';
@@ -286,6 +287,8 @@ export async function trainLora(opts: TrainLoraOptions): Promise<TrainLoraResult
   let state: Omit<TrainerState, 'files' | 'createdAt' | 'format' | 'version'>;
   let history: StepMetrics[] = [];
   let optState: AdamWState | undefined;
+  // Only a LoRA run of smft (or nothing, or an empty folder) is ever written into.
+  assertReplaceable(runDir, 'lora-run');
   if (hasRun(runDir) && !opts.resume) {
     throw new SmftError('this run folder already holds checkpoints; resume it (--resume) or choose another output folder', runDir);
   }
@@ -325,6 +328,8 @@ export async function trainLora(opts: TrainLoraOptions): Promise<TrainLoraResult
     dropRng.setState(state.rng.dropout);
     // Run-level files: run.json once; metrics.jsonl mirrors the checkpoint on resume.
     if (!latest) {
+      mkdirSync(runDir, { recursive: true });
+      markOutput(runDir, 'lora-run');
       writeFileAtomic(join(runDir, 'run.json'), JSON.stringify({ format: 'smft-lora-run', version: 1, base, config: runConfig, createdAt: new Date().toISOString() }, null, 2) + '\n');
     }
     writeFileAtomic(join(runDir, METRICS_FILE), history.map((m) => JSON.stringify(m)).join('\n') + (history.length ? '\n' : ''));

@@ -13,11 +13,11 @@ export interface CliResult { code: number | null; stdout: string; stderr: string
  * test data directory unless `env` says otherwise; resolves when it exits, or rejects after
  * `timeoutMs` (the child is killed).
  */
-export function runNode(script: string, args: string[], opts: { env?: Record<string, string>; nodeArgs?: string[]; timeoutMs?: number } = {}): Promise<CliResult> {
+export function runNode(script: string, args: string[], opts: { env?: Record<string, string>; nodeArgs?: string[]; timeoutMs?: number; cwd?: string } = {}): Promise<CliResult> {
   const t0 = Date.now();
   return new Promise((res, rej) => {
     const child = spawn(process.execPath, [...(opts.nodeArgs ?? []), script, ...args], {
-      cwd: ROOT,
+      cwd: opts.cwd ?? ROOT,
       env: { ...process.env, SMFT_LOG_LEVEL: 'silent', SMFT_DATA_DIR: testDataDir(), ...opts.env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });

@@ -179,13 +179,24 @@ describe('errors', () => {
   test('a chosen word that is not rated is a SmftError; the old report stays', async () => {
     const fx = fixtureCopy('en');
     try {
-      mkdirSync(join(fx.dir, 'report'));
-      writeFileSync(join(fx.dir, 'report', 'keep.txt'), 'old');
+      const old = await buildReport(fx.dir, {});
+      const oldHtml = readFileSync(old.html, 'utf8');
+      const oldRadar = old.figures.find((f) => /radar_.*\.png$/.test(f))!;
       await assert.rejects(buildReport(fx.dir, { word: 'zeppelin' }), (e: Error) => e instanceof SmftError && e.message.includes('zeppelin'));
-      assert.equal(readFileSync(join(fx.dir, 'report', 'keep.txt'), 'utf8'), 'old');
+      assert.equal(readFileSync(old.html, 'utf8'), oldHtml);
       const res = await buildReport(fx.dir, { word: 'Thunder' });
       assert.ok(res.figures.some((f) => f.endsWith('radar_thunder.png')));
-      assert.ok(!existsSync(join(fx.dir, 'report', 'keep.txt')), 'report folder replaced as a whole');
+      assert.ok(!existsSync(oldRadar), 'report folder replaced as a whole');
+    } finally { fx.cleanup(); }
+  });
+
+  test('a folder at the report\'s place that smft did not make is never replaced', async () => {
+    const fx = fixtureCopy('en');
+    try {
+      mkdirSync(join(fx.dir, 'report'));
+      writeFileSync(join(fx.dir, 'report', 'keep.txt'), 'mine');
+      await assert.rejects(buildReport(fx.dir, {}), (e: Error) => e instanceof SmftError && /report: exists and is a folder smft did not make/.test(e.message));
+      assert.equal(readFileSync(join(fx.dir, 'report', 'keep.txt'), 'utf8'), 'mine');
     } finally { fx.cleanup(); }
   });
 });

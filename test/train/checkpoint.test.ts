@@ -13,6 +13,7 @@ import { trainRegressionHead } from '../../src/train/regression.js';
 import { HEAD_CONFIG, HEAD_METRICS, HEAD_WEIGHTS, loadHeadCheckpoint, type HeadCheckpointConfig } from '../../src/train/checkpoint.js';
 import { predictRatings } from '../../src/train/predict.js';
 import { linearTask } from './synthetic.js';
+import { MARKER, readMarker } from '../../src/util/marker.js';
 
 let tmp = '';
 let dir = '';
@@ -38,7 +39,8 @@ const isSmft = (re: RegExp) => (e: unknown): boolean => e instanceof SmftError &
 
 describe('head checkpoint', () => {
   test('round trip: files, config, metrics and identical predictions', async () => {
-    assert.deepEqual(readdirSync(dir).sort(), [HEAD_CONFIG, HEAD_WEIGHTS, HEAD_METRICS].sort());
+    assert.deepEqual(readdirSync(dir).sort(), [HEAD_CONFIG, HEAD_WEIGHTS, HEAD_METRICS, MARKER].sort());
+    assert.equal(readMarker(dir)?.kind, 'head');
     assert.deepEqual(readdirSync(tmp).filter((f) => f.startsWith('.')), [], 'no temp folders left behind');
     const { head, config, metrics } = loadHeadCheckpoint(dir, { kind: 'regression', featureDim: 6, dimensions: ['d0', 'd1', 'd2'], featureSource: 'synthetic' });
     assert.equal(config.kind, 'regression');

@@ -4,6 +4,7 @@
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, readFileSync, writeFileSync, mkdirSync, existsSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -91,6 +92,9 @@ test('exact resume (cpu): stopped after step 4 and resumed = uninterrupted, bit 
     // Debris of a write killed midway must not matter.
     mkdirSync(join(tmp, 'split', '.step-5.tmp-XXXX'));
     writeFileSync(join(tmp, 'split', '.step-5.tmp-XXXX', 'adapter_model.safetensors'), 'half');
+    const deadPid = spawnSync(process.execPath, ['-e', '0']).pid!;
+    mkdirSync(join(tmp, 'split', `.step-5.smft-tmp-${deadPid}-0000abcd`));
+    writeFileSync(join(tmp, 'split', `.step-5.smft-tmp-${deadPid}-0000abcd`, 'adapter_model.safetensors'), 'half');
     const b2 = await run(join(tmp, 'split'), { resume: true });
     b2.adapters.dispose();
     assert.equal(b2.steps, 6);
@@ -103,7 +107,7 @@ test('exact resume (cpu): stopped after step 4 and resumed = uninterrupted, bit 
     }
     assert.equal(a.bestStep, b2.bestStep);
     assert.equal(a.finalDir.replace('full', 'split'), b2.finalDir);
-    assert.ok(!readdirSync(join(tmp, 'split')).some((n) => n.includes('.tmp-')), 'temp folders cleaned');
+    assert.ok(!readdirSync(join(tmp, 'split')).some((n) => n.includes('.tmp-') || n.includes('.smft-tmp-') || n.includes('.smft-old-')), 'temp folders cleaned');
     // keepLast 2 plus best and latest.
     assert.ok(listCheckpoints(join(tmp, 'full')).length <= 3);
 

@@ -17,7 +17,9 @@ import { SmftError } from '../../util/errors.js';
 import { log } from '../../util/log.js';
 import { formatTable } from '../../util/table.js';
 import { readJsonFile } from '../../util/json.js';
-import { action, choiceOption, collect, intOption, numberOption } from '../run.js';
+import { prepareOutput } from '../../util/output.js';
+import { BAD_INDICES, checkBootstrapIndices } from '../../eval/bootstrap.js';
+import { action, bootstrapOption, checkThreads, choiceOption, collect, FORCE_HELP, numberOption, OVERSUBSCRIBE_HELP, seedOption, threadsOption } from '../run.js';
 import { METRICS, type Metric } from '../../../kernels/cpu/rdm.js';
 
 interface EvaluateFlags {
@@ -37,6 +39,8 @@ interface EvaluateFlags {
   batchInput?: string[];
   device: 'cpu' | 'webgpu';
   out: string;
+  force?: boolean;
+  oversubscribe?: boolean;
 }
 
 /** The evaluation set file: 'paper' (the paper's 1572 words) or a path. */
@@ -54,14 +58,16 @@ export function registerEvaluate(program: Command): void {
     .option('-p, --predictions <file>', 'predictions: wide CSV, long CSV (word,dimension,model,rating) or OpenAI batch .jsonl; repeat to merge', collect)
     .option('--representations <file>', 'hidden states from smft embed (.safetensors): layer-wise RSA against the human RDM')
     .requiredOption('-o, --out <dir>', 'output folder (results.json + CSV tables), written atomically')
+    .option('--force', FORCE_HELP('evaluation folder'))
     .option('--lang <lang>', 'en or nl (default: inferred from the dimensions)', choiceOption('lang', ['en', 'nl'] as const))
     .option('--metric <metric>', 'RDM distance', choiceOption('metric', METRICS), 'cosine')
     .option('--fill <value>', 'distance for undefined pairs (zero vectors)', numberOption('fill'), 2.0)
-    .option('--bootstrap <n>', 'bootstrap iterations over words (0 = none)', intOption('bootstrap'), 200)
-    .option('--seed <n>', 'seed of the bootstrap resampling', intOption('seed'), 1)
+    .option('--bootstrap <n>', 'bootstrap iterations over words (0 = none, at most 100000)', bootstrapOption(), 200)
+    .option('--seed <n>', 'seed of the bootstrap resampling (0 … 4294967295)', seedOption(), 1)
     .option('--duplicates <mode>', 'copies of a word in a resample: keep (paper) or exclude (rsatoolbox)', choiceOption('duplicates', ['keep', 'exclude'] as const), 'keep')
     .option('--bootstrap-indices <file>', 'JSON {subset: [[row indices], …]} of explicit resamples')
-    .option('--threads <n>', 'worker threads (default: all cores)', intOption('threads', 1))
+    .option('--threads <n>', 'worker threads (default: all cores)', threadsOption('threads'))
+    .option('--oversubscribe', OVERSUBSCRIBE_HELP)
     .option('--device <device>', 'bootstrap on cpu kernels or webgpu (Dawn; needs a GPU adapter)', choiceOption('device', ['cpu', 'webgpu'] as const), 'cpu')
     .option('--norms <file>', 'human norms when the predictions carry none (Lancaster/Dutch CSV, TSV or XLSX)')
     .option('--eval-set <set>', "evaluation words: 'paper' or a file (maps OpenAI batch rows to words; default norms)", 'paper')
@@ -69,8 +75,13 @@ export function registerEvaluate(program: Command): void {
     .option('--data-dir <dir>', 'data directory (default: SMFT_DATA_DIR or ./data)')
     .action(action(async (f: EvaluateFlags) => {
       if (!f.predictions && !f.representations) throw new SmftError('give --predictions FILE and/or --representations FILE');
+      checkThreads('--threads', f.threads, f.oversubscribe);
       const dataDir = resolveDataDir(f.dataDir);
-      if (!f.predictions) return evaluateRepresentations(f, dataDir);
+      const out = prepareOutput({
+        path: f.out, kind: 'evaluation', force: f.force,
+        inputs: [...(f.predictions ?? []), f.representations, f.norms, f.bootstrapIndices, ...(f.batchInput ?? []), f.evalSet !== 'paper' ? f.evalSet : dataDir],
+      }).path;
+      if (!f.predictions) return evaluateRepresentations(f, dataDir, out);
       const files = f.predictions.map((p) => resolve(p));
       const batchWords = f.batchInput ? readBatchInputWords(f.batchInput.map((p) => resolve(p))) : undefined;
       // Batch outputs with smft's custom_ids name their words; the paper's need the eval set's order.
@@ -95,9 +106,16 @@ export function registerEvaluate(program: Command): void {
         }
         table = loadPredictions(files, { lang, norms, evalWords, batchWords });
       }
-      const indices = f.bootstrapIndices ? readJsonFile<Record<string, number[][]>>(f.bootstrapIndices) : undefined;
+      const indicesFile = f.bootstrapIndices ? resolve(f.bootstrapIndices) : undefined;
+      const indices = indicesFile ? checkBootstrapIndices(readJsonFile<unknown>(indicesFile), indicesFile) : undefined;
       log.info({ words: table.words.length, models: table.sources.slice(1), dimensions: table.dimensions.length, lang: table.lang }, 'evaluating');
-      const ev = await evaluate(table, { metric: f.metric, fill: f.fill, bootstrap: f.bootstrap, seed: f.seed, duplicates: f.duplicates, threads: f.threads, indices, device: f.device });
+      let ev;
+      try {
+        ev = await evaluate(table, { metric: f.metric, fill: f.fill, bootstrap: f.bootstrap, seed: f.seed, duplicates: f.duplicates, threads: f.threads, indices, device: f.device });
+      } catch (e) {
+        if (e instanceof SmftError && e.code === BAD_INDICES) throw new SmftError(e.message.replace(/^bootstrap indices: /, ''), indicesFile);
+        throw e;
+      }
       const prov = await provenance({ seed: f.seed, dataFiles, predictions: files });
       const extra: Record<string, string> = {};
       if (f.representations) {
@@ -105,9 +123,9 @@ export function registerEvaluate(program: Command): void {
         ev.results.layers = layers;
         extra['layers.csv'] = layersCsv(layers);
       }
-      await writeEvaluation(resolve(f.out), ev, prov, extra);
+      await writeEvaluation(out, ev, prov, extra);
       printSummary(ev.results);
-      log.info({ out: resolve(f.out) }, 'results written');
+      log.info({ out }, 'results written');
     }));
 }
 
@@ -132,14 +150,14 @@ async function representationLayers(f: EvaluateFlags, dataDir: string, lang: Lan
 }
 
 /** `smft evaluate --representations FILE` alone: results.json with the layer curve, layers.csv. */
-async function evaluateRepresentations(f: EvaluateFlags, dataDir: string): Promise<void> {
+async function evaluateRepresentations(f: EvaluateFlags, dataDir: string, out: string): Promise<void> {
   const lang = f.lang ?? 'en';
   const layers = await representationLayers(f, dataDir, lang);
   const prov = await provenance({ seed: f.seed, dataFiles: [], predictions: [resolve(f.representations!)] });
-  await writeDirAtomic(resolve(f.out), (tmp) => {
+  await writeDirAtomic(out, (tmp) => {
     writeFileSync(`${tmp}/results.json`, toJson({ lang, metric: f.metric, layers, provenance: prov }));
     writeFileSync(`${tmp}/layers.csv`, layersCsv(layers));
-  });
+  }, { kind: 'evaluation' });
   for (const [subset, rows] of Object.entries(layers)) {
     const best = rows.filter((r) => Number.isFinite(r.rho)).reduce((a, b) => (b.rho > a.rho ? b : a), { layer: -1, pooling: "-", rho: NaN });
     process.stdout.write(`${subset}: best layer ${best.layer} (${best.pooling}) ρ = ${best.rho.toFixed(3)}\n`);

@@ -6,11 +6,12 @@ import { loadNorms } from '../../data/norms.js';
 import { loadTemplates } from '../../lm/prompts.js';
 import { checkWords } from '../../lm/rate.js';
 import { MAX_BATCH_REQUESTS, openaiBatchRequests, PAPER_BATCH_MODEL } from '../../export/openai-batch.js';
-import { exportFinetune, FINETUNE_FORMATS } from '../../export/finetune.js';
+import { exportFinetune, FINETUNE_FORMATS, type FinetuneFormat } from '../../export/finetune.js';
 import { writeFileAtomic } from '../../util/atomic.js';
+import { prepareOutput } from '../../util/output.js';
 import { SmftError } from '../../util/errors.js';
 import { log } from '../../util/log.js';
-import { action, choiceOption, collect, intOption } from '../run.js';
+import { action, choiceOption, collect, intOption, FORCE_HELP } from '../run.js';
 import { evalSetFile } from './evaluate.js';
 import { wordList } from './rate.js';
 import { digitIdsOption } from './rate-api.js';
@@ -35,6 +36,7 @@ export interface ExportFlags {
   validation?: boolean;
   set?: string[];
   dataDir?: string;
+  force?: boolean;
 }
 
 /**
@@ -62,14 +64,18 @@ export function registerExport(program: Command): void {
     .option('--validation', 'openai-ft / sft-jsonl: also write validation.jsonl (the words / items the recipe holds out: train.valFraction, train.seed)')
     .option('--set <key=value>', 'openai-ft / sft-jsonl: override a recipe setting, e.g. data.maxWords=100 or train.valFraction=0.1 (repeatable)', collect)
     .option('--data-dir <dir>', 'data directory (default: SMFT_DATA_DIR or ./data)')
+    .option('--force', FORCE_HELP('export'))
     .action(action(async (f: ExportFlags) => {
-      if (f.format === 'openai-batch') {
-        writeFileAtomic(resolve(f.out), await exportOpenaiBatch(f));
-        process.stdout.write(`${resolve(f.out)}\n`);
+      const batch = f.format === 'openai-batch';
+      if (!batch && !f.recipe) throw new SmftError(`--format ${f.format} needs --recipe (en_ft, nl_ft, qa_ft, or a recipe file)`);
+      const inputs = [f.prompts, f.evalSet === 'paper' ? undefined : f.evalSet, f.recipe?.endsWith('.json') ? f.recipe : undefined, resolveDataDir(f.dataDir)];
+      const out = prepareOutput({ path: f.out, kind: batch ? 'batch-requests' : 'finetune-export', force: f.force, inputs }).path;
+      if (batch) {
+        writeFileAtomic(out, await exportOpenaiBatch(f));
+        process.stdout.write(`${out}\n`);
         return;
       }
-      if (!f.recipe) throw new SmftError(`--format ${f.format} needs --recipe (en_ft, nl_ft, qa_ft, or a recipe file)`);
-      const r = await exportFinetune({ recipe: f.recipe, format: f.format, out: f.out, validation: f.validation, overrides: f.set, dataDir: f.dataDir });
+      const r = await exportFinetune({ recipe: f.recipe!, format: f.format as FinetuneFormat, out, validation: f.validation, overrides: f.set, dataDir: f.dataDir });
       process.stdout.write(`${r.counts.train} training${f.validation ? ` and ${r.counts.validation} validation` : ''} examples (${r.manifest.recipe}, ${f.format})\n`);
       for (const file of r.files) process.stdout.write(`${file}\n`);
     }));

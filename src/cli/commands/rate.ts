@@ -1,4 +1,4 @@
-import { resolve } from 'node:path';
+import { basename, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { resolveDataDir } from '../../data/datadir.js';
 import type { Dimension, Lang } from '../../data/dimensions.js';
@@ -19,7 +19,8 @@ import { embedWords, saveEmbeddings } from '../../lm/embed.js';
 import { rateWithHead } from '../../train/recipes.js';
 import { headRatingRows } from '../../train/predict.js';
 import { checkpointBaseModel } from './train-lora.js';
-import { action, choiceOption, intOption, numberOption, BACKEND_HELP } from '../run.js';
+import { defaultOutput, prepareOutput, safeName } from '../../util/output.js';
+import { action, checkThreads, choiceOption, intOption, numberOption, threadsOption, BACKEND_HELP, FORCE_HELP, OVERSUBSCRIBE_HELP } from '../run.js';
 import { evalSetFile } from './evaluate.js';
 import { digitIdsOption, rateThroughApi, type ApiRateFlags } from './rate-api.js';
 
@@ -37,9 +38,14 @@ export async function wordList(evalSet: string, lang: Lang, dataDir: string): Pr
 }
 
 interface RateFlags extends Partial<Omit<ApiRateFlags, 'out' | 'prompts' | 'lang' | 'modelId'>> {
-  model?: string; checkpoint?: string; head?: string; evalSet: string; lang: Lang; out: string; prompts?: string;
+  model?: string; checkpoint?: string; head?: string; evalSet: string; lang: Lang; out?: string; prompts?: string;
   modelId?: string; backend: InferenceBackend; batchSize: number; prefixCache: boolean; workers: number; dataDir?: string; limit?: number;
-  read: RatingRead;
+  read: RatingRead; force?: boolean; oversubscribe?: boolean;
+}
+
+/** Inputs of rate/embed that are files or folders here (hub ids are not). */
+function localInputs(f: { model?: string; checkpoint?: string; head?: string; evalSet: string; prompts?: string }, dataDir: string): string[] {
+  return [f.model, f.checkpoint, f.head, f.prompts, f.evalSet === 'paper' ? dataDir : f.evalSet].filter((p): p is string => !!p);
 }
 
 export function registerRate(program: Command): void {
@@ -49,15 +55,17 @@ export function registerRate(program: Command): void {
     .option('--model <path|id>', 'Hugging Face model folder or hub id')
     .option('--checkpoint <dir>', 'LoRA checkpoint folder from smft train (its base model unless --model is given)')
     .option('--head <dir>', 'regression head checkpoint from smft train --recipe glove-head')
-    .requiredOption('-o, --out <file>', 'long predictions CSV (appended; an interrupted run resumes)')
+    .option('-o, --out <file>', 'long predictions CSV (appended; an interrupted run resumes; default runs/ratings/<model id>-<lang>.csv)')
+    .option('--force', 'start the ratings file over (replaces an smft ratings file; never anything else)')
     .option('--eval-set <set>', "words: 'paper' (1572 eval words), a norms/eval CSV, or a .txt word list", 'paper')
     .option('--lang <lang>', 'en (11 Lancaster dimensions) or nl (6 Dutch dimensions)', choiceOption('lang', ['en', 'nl'] as const), 'en')
     .option('--prompts <dir>', "prompt templates (default: smft's own; e.g. the paper's data/paper/prompts)")
     .option('--model-id <name>', 'model column in the output (default: the model name)')
     .option('--backend <name>', BACKEND_HELP, choiceOption('backend', INFERENCE_BACKENDS), 'auto')
-    .option('--batch-size <n>', 'prompts per forward pass', intOption('batch-size', 1), 16)
+    .option('--batch-size <n>', 'prompts per forward pass', intOption('batch-size', 1, 4096), 16)
     .option('--no-prefix-cache', 'run every prompt in full (no shared-prefix KV cache)')
-    .option('--workers <n>', 'TF.js backends: worker threads, each with its own copy of the model (onnx uses every core in one)', intOption('workers', 1), 1)
+    .option('--workers <n>', 'TF.js backends: worker threads, each with its own copy of the model (onnx uses every core in one)', threadsOption('workers'), 1)
+    .option('--oversubscribe', OVERSUBSCRIBE_HELP)
     .option('--limit <n>', 'rate only the first n words (smoke tests)', intOption('limit', 1))
     .option('--read <how>', "digits: Σ k·p(k) over the next digit token; decimal / greedy: for models trained on the paper's decimal answers (\"targets\": \"paper\"), Σ p(d)·v(d) / v(argmax) with v(d) the greedy continuation after digit d read as a number", choiceOption('read', RATING_READS), 'digits')
     .option('--data-dir <dir>', 'data directory (default: SMFT_DATA_DIR or ./data)')
@@ -75,11 +83,15 @@ export function registerRate(program: Command): void {
       if (f.read !== 'digits' && (f.head || f.api)) throw new SmftError('--read applies to language models rated in process, not to --head or --api');
       const sources = [f.model && !f.checkpoint, f.checkpoint, f.head, f.api].filter(Boolean).length;
       if (sources !== 1 || (f.api && f.model)) throw new SmftError('give exactly one of --model, --checkpoint (with optional --model), --head or --api');
+      checkThreads('--workers', f.workers, f.oversubscribe);
       const dataDir = resolveDataDir(f.dataDir);
+      const id = f.modelId ?? (f.head ? 'head' : f.api ? (f.apiModel ?? 'api') : f.checkpoint ? basename(resolve(f.checkpoint)) : f.model!);
+      const out = prepareOutput({
+        path: f.out ?? defaultOutput('ratings', `${safeName(id)}-${f.lang}.csv`), kind: 'ratings', resume: !f.force, force: f.force, inputs: localInputs(f, dataDir),
+      }).path;
       let words = await wordList(f.evalSet, f.lang, dataDir);
       if (f.limit) words = words.slice(0, f.limit);
-      if (f.api) return rateThroughApi(f as RateFlags & ApiRateFlags, words);
-      const out = resolve(f.out);
+      if (f.api) return rateThroughApi({ ...f, out } as RateFlags & ApiRateFlags, words);
       if (f.head) {
         const r = await rateWithHead({ head: resolve(f.head), words });
         const writer = new PredictionsWriter(out, f.modelId ?? 'head');
@@ -122,26 +134,32 @@ export function registerRate(program: Command): void {
     .description("hidden states of each word, per layer (last prompt token and mean over the word's tokens), to .safetensors")
     .requiredOption('--model <path|id>', 'Hugging Face model folder or hub id')
     .option('--checkpoint <dir>', 'apply a LoRA checkpoint first')
-    .requiredOption('-o, --out <file>', 'output .safetensors (tensors last/mean: layers × words × hidden)')
+    .option('-o, --out <file>', 'output .safetensors (tensors last/mean: layers × words × hidden; default runs/hidden/<model>-<lang>.safetensors)')
+    .option('--force', FORCE_HELP('embeddings file'))
     .option('--eval-set <set>', "words: 'paper', a norms/eval CSV, or a .txt word list", 'paper')
     .option('--lang <lang>', 'en or nl', choiceOption('lang', ['en', 'nl'] as const), 'en')
     .option('--prompt <text>', 'prompt with {Word} (default: a neutral definition prompt)')
     .option('--backend <name>', BACKEND_HELP, choiceOption('backend', INFERENCE_BACKENDS), 'auto')
-    .option('--batch-size <n>', 'prompts per forward pass', intOption('batch-size', 1), 16)
+    .option('--batch-size <n>', 'prompts per forward pass', intOption('batch-size', 1, 4096), 16)
     .option('--limit <n>', 'only the first n words', intOption('limit', 1))
     .option('--data-dir <dir>', 'data directory (default: SMFT_DATA_DIR or ./data)')
-    .action(action(async (f: { model: string; checkpoint?: string; out: string; evalSet: string; lang: Lang; prompt?: string; backend: InferenceBackend; batchSize: number; limit?: number; dataDir?: string }) => {
-      let words = await wordList(f.evalSet, f.lang, resolveDataDir(f.dataDir));
+    .action(action(async (f: { model: string; checkpoint?: string; out?: string; force?: boolean; evalSet: string; lang: Lang; prompt?: string; backend: InferenceBackend; batchSize: number; limit?: number; dataDir?: string }) => {
+      const dataDir = resolveDataDir(f.dataDir);
+      const out = prepareOutput({
+        path: f.out ?? defaultOutput('hidden', `${safeName(f.checkpoint ? basename(resolve(f.checkpoint)) : f.model)}-${f.lang}.safetensors`),
+        kind: 'embeddings', force: f.force, inputs: localInputs(f, dataDir),
+      }).path;
+      let words = await wordList(f.evalSet, f.lang, dataDir);
       if (f.limit) words = words.slice(0, f.limit);
       const runtime = await chooseInferenceRuntime(f.backend);
       const lm = await loadModel(f.model);
       const im = await inferenceModel(lm.model, { onnx: runtime.onnx, checkpoint: f.checkpoint ? resolve(f.checkpoint) : undefined, modelName: lm.name });
       try {
         const e = await embedWords(im.engine, lm.tokenizer, { words, lang: f.lang, prompt: f.prompt, batchSize: f.batchSize });
-        saveEmbeddings(resolve(f.out), e, lm.name);
+        saveEmbeddings(out, e, lm.name);
       } finally {
         await im.release();
       }
-      process.stdout.write(`${resolve(f.out)}\n`);
+      process.stdout.write(`${out}\n`);
     }));
 }

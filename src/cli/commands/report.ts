@@ -1,9 +1,10 @@
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { buildReport, DEFAULT_WORD } from '../../report/index.js';
 import { parseRunSpec } from '../../report/runs.js';
 import { SmftError } from '../../util/errors.js';
-import { action } from '../run.js';
+import { prepareOutput } from '../../util/output.js';
+import { action, FORCE_HELP } from '../run.js';
 
 const collect = (v: string, prev: string[]) => [...prev, v];
 
@@ -28,11 +29,11 @@ export function registerReport(program: Command): void {
     .option('--training <[id=]dir>', 'LoRA run folder (smft train --recipe): training curves; id defaults to the folder name; repeatable', collect, [])
     .option('--trajectory <[id=]file>', 'trajectory.csv of smft trajectory (or its folder): alignment per checkpoint; repeatable', collect, [])
     .option('-o, --out <dir>', 'report folder (default: RESULTS_DIR/report)')
-    .action(action(async (dir: string, f: { word?: string; out?: string; training: string[]; trajectory: string[] }) => {
-      const r = await buildReport(resolve(dir), {
-        word: f.word, outDir: f.out ? resolve(f.out) : undefined,
-        training: byModel(f.training, 'training'), trajectories: byModel(f.trajectory, 'trajectory'),
-      });
+    .option('--force', FORCE_HELP('report folder'))
+    .action(action(async (dir: string, f: { word?: string; out?: string; force?: boolean; training: string[]; trajectory: string[] }) => {
+      const training = byModel(f.training, 'training'), trajectories = byModel(f.trajectory, 'trajectory');
+      const out = prepareOutput({ path: f.out ?? join(resolve(dir), 'report'), kind: 'report', force: f.force, inputs: [dir, ...Object.values(training ?? {}), ...Object.values(trajectories ?? {})] }).path;
+      const r = await buildReport(resolve(dir), { word: f.word, outDir: out, training, trajectories });
       process.stdout.write(`${r.html}\n`);
     }));
 }

@@ -7,6 +7,7 @@ import type { EvaluationResults } from '../../eval/results.js';
 import type { StageResult } from '../../pipeline/stage.js';
 import { formatTable } from '../../util/table.js';
 import { formatDuration } from '../../util/duration.js';
+import { defaultOutput, prepareOutput, safeName } from '../../util/output.js';
 import { action } from '../run.js';
 
 /** Summary table: RSA per subset and mean dimension-wise ρ, one row per model. */
@@ -33,8 +34,9 @@ export function stageTable(stages: StageResult[]): string {
 
 async function runStudy(configFile: string, f: { runDir?: string; dataDir?: string }): Promise<void> {
   const cfg = loadStudyConfig(resolve(configFile), projectRoot());
-  const runDir = resolve(f.runDir ?? join('runs', cfg.name));
-  const r = await reproduce(cfg, { runDir, dataDir: resolveDataDir(f.dataDir) });
+  const dataDir = resolveDataDir(f.dataDir);
+  const runDir = prepareOutput({ path: f.runDir ?? defaultOutput(safeName(cfg.name)), kind: 'study', resume: true, option: '--run-dir', inputs: [configFile, dataDir, cfg.model] }).path;
+  const r = await reproduce(cfg, { runDir, dataDir });
   const ran = r.stages.filter((s) => !s.skipped).length;
   process.stdout.write(`\n${cfg.name}: ${r.stages.length} stages (${ran} ran, ${r.stages.length - ran} cached) in ${runDir}\n\n${stageTable(r.stages)}\n`);
   for (const [lang, res] of Object.entries(r.results)) {

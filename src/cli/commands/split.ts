@@ -11,7 +11,8 @@ import { writeDirAtomic } from '../../util/atomic.js';
 import { SmftError } from '../../util/errors.js';
 import { sha256File } from '../../util/hash.js';
 import { toJson } from '../../eval/write.js';
-import { action, choiceOption, intOption, numberOption } from '../run.js';
+import { defaultOutput, prepareOutput, safeName } from '../../util/output.js';
+import { action, choiceOption, FORCE_HELP, intOption, numberOption, seedOption } from '../run.js';
 
 interface SplitFlags {
   paper?: boolean;
@@ -22,7 +23,8 @@ interface SplitFlags {
   evalCount?: number;
   seed?: number;
   dataDir?: string;
-  out: string;
+  out?: string;
+  force?: boolean;
 }
 
 const say = (line: string): void => { process.stdout.write(line + '\n'); };
@@ -41,17 +43,21 @@ export function registerSplit(program: Command): void {
     .option('--lang <lang>', 'with --norms: which norms of the file to split, en or nl (default: pairs when the file has both, else the one it has)', choiceOption('lang', ['en', 'nl'] as const))
     .option('--eval-fraction <f>', 'with --norms: fraction of words for eval (default 0.2)', numberOption('eval-fraction'))
     .option('--eval-count <n>', 'with --norms: number of words for eval (instead of a fraction)', intOption('eval-count', 1))
-    .option('--seed <n>', 'with --norms: seed of the shuffle (default 1)', intOption('seed'))
+    .option('--seed <n>', 'with --norms: seed of the shuffle (default 1; 0 … 4294967295)', seedOption())
     .option('--data-dir <dir>', 'data directory (default: SMFT_DATA_DIR or ./data)')
-    .requiredOption('-o, --out <dir>', 'output folder: train.csv, eval.csv, split.json')
+    .option('-o, --out <dir>', 'output folder: train.csv, eval.csv, split.json (default runs/split/paper, runs/split/pool or runs/split/<norms file name>)')
+    .option('--force', FORCE_HELP('split folder'))
     .action(action(async (f: SplitFlags) => {
       if ([f.paper, f.pool, f.norms].filter(Boolean).length !== 1) throw new SmftError('give exactly one of --paper, --pool or --norms FILE');
-      const out = resolve(f.out);
-      if (f.paper || f.pool) {
+      const dataDir = f.paper || f.pool ? resolveDataDir(f.dataDir) : undefined;
+      const out = prepareOutput({
+        path: f.out ?? defaultOutput('split', f.paper ? 'paper' : f.pool ? 'pool' : safeName(basename(f.norms!).replace(/\.[^.]+$/, ''))),
+        kind: 'split', force: f.force, inputs: [f.norms, dataDir],
+      }).path;
+      if (dataDir) {
         for (const [flag, v] of [['--eval-fraction', f.evalFraction], ['--eval-count', f.evalCount], ['--seed', f.seed], ['--lang', f.lang]] as const) {
           if (v !== undefined) throw new SmftError(`${flag} applies to --norms only; the ${f.paper ? "paper's" : 'pool'} split is fixed`);
         }
-        const dataDir = resolveDataDir(f.dataDir);
         let train: PairedRatings, ev: PairedRatings, info: Record<string, unknown>, lines: string[];
         if (f.paper) {
           const s = await paperSplit(dataDir);
@@ -82,7 +88,7 @@ export function registerSplit(program: Command): void {
           writeFileSync(join(tmp, 'train.csv'), pairedToCsv(train));
           writeFileSync(join(tmp, 'eval.csv'), pairedToCsv(ev));
           writeFileSync(join(tmp, 'split.json'), toJson(info));
-        });
+        }, { kind: 'split' });
         for (const l of lines) say(l);
         say(`no leakage; wrote ${join(out, 'train.csv')}, ${join(out, 'eval.csv')}, ${join(out, 'split.json')}`);
         return;
@@ -99,7 +105,7 @@ export function registerSplit(program: Command): void {
           writeFileSync(join(tmp, 'train.csv'), pairedToCsv(s.train));
           writeFileSync(join(tmp, 'eval.csv'), pairedToCsv(s.eval));
           writeFileSync(join(tmp, 'split.json'), toJson({ kind: 'pairs', ...opts, files, counts: c }));
-        });
+        }, { kind: 'split' });
         say(`${c.rows} English–Dutch pairs in ${c.groups} groups (pairs sharing a word stay together), seed ${s.seed}`);
         say(`train: ${c.train.rows} pairs (${c.train.uniqueEn} English, ${c.train.uniqueNl} Dutch words)`);
         say(`eval:  ${c.eval.rows} pairs (${c.eval.uniqueEn} English, ${c.eval.uniqueNl} Dutch words)`);
@@ -110,7 +116,7 @@ export function registerSplit(program: Command): void {
           writeFileSync(join(tmp, 'train.csv'), normsToCsv(s.train));
           writeFileSync(join(tmp, 'eval.csv'), normsToCsv(s.eval));
           writeFileSync(join(tmp, 'split.json'), toJson({ kind: 'norms', lang, ...opts, files, counts: s.counts }));
-        });
+        }, { kind: 'split' });
         say(`${s.counts.words} ${lang === 'en' ? 'English' : 'Dutch'} words, seed ${s.seed}`);
         say(`train: ${s.counts.train} words`);
         say(`eval:  ${s.counts.eval} words`);

@@ -1,4 +1,4 @@
-import { join, resolve } from 'node:path';
+import { basename, join, resolve } from 'node:path';
 import { mkdirSync } from 'node:fs';
 import Papa from 'papaparse';
 import { resolveDataDir } from '../../data/datadir.js';
@@ -17,7 +17,8 @@ import { readAdapterFiles } from '../../train/lora/peft.js';
 import { mergeLora } from '../../train/lora/merge.js';
 import { trainLoraRecipe as runLoraRecipe } from '../../train/lora/recipes.js';
 import { formatTable } from '../../util/table.js';
-import { action, choiceOption, BACKEND_HELP } from '../run.js';
+import { defaultOutput, markOutput, prepareOutput, safeName } from '../../util/output.js';
+import { action, choiceOption, intOption, BACKEND_HELP, FORCE_HELP } from '../run.js';
 
 /** `smft train` for LoRA recipes: prints the run folder and the final adapter. */
 export async function trainLoraRecipe(opts: { recipe: string; model?: string; out: string; dataDir: string; seed?: number; steps?: number; resume: boolean; set?: string[] }): Promise<void> {
@@ -41,8 +42,10 @@ export function registerMerge(program: Command): void {
     .requiredOption('--model <path|id>', 'base model folder or hub id')
     .requiredOption('--checkpoint <dir>', 'adapter, step or run folder from smft train')
     .requiredOption('-o, --out <dir>', 'output model folder (written atomically)')
-    .action(action(async (f: { model: string; checkpoint: string; out: string }) => {
-      const r = await mergeLora({ base: f.model, adapter: resolve(f.checkpoint), out: resolve(f.out) });
+    .option('--force', FORCE_HELP('merged model folder'))
+    .action(action(async (f: { model: string; checkpoint: string; out: string; force?: boolean }) => {
+      const out = prepareOutput({ path: f.out, kind: 'merged-model', force: f.force, inputs: [f.model, f.checkpoint] }).path;
+      const r = await mergeLora({ base: f.model, adapter: resolve(f.checkpoint), out });
       process.stdout.write(`${r.out}\n`);
     }));
 }
@@ -53,22 +56,26 @@ export function registerTrajectory(program: Command): void {
     .description('alignment trajectory of a LoRA run: RSA and dimension-wise ρ of the base model and every saved checkpoint')
     .requiredOption('--model <path|id>', 'base model of the run')
     .requiredOption('--run <dir>', 'run folder from smft train')
-    .requiredOption('-o, --out <dir>', 'output folder: trajectory.csv and the ratings of each step')
-    .option('--lang <lang>', 'en or nl', 'en')
+    .option('-o, --out <dir>', 'output folder: trajectory.csv and the ratings of each step (resumed when it exists; default runs/trajectory/<run folder name>)')
+    .option('--force', 'start over: replace an existing smft trajectory folder (never anything else)')
+    .option('--lang <lang>', 'en or nl', choiceOption('lang', ['en', 'nl'] as const), 'en')
     .option('--eval-set <set>', "words: 'paper' or a norms/eval CSV", 'paper')
-    .option('--limit <n>', 'rate only the first n words', (v: string) => Number(v))
+    .option('--limit <n>', 'rate only the first n words', intOption('limit', 1))
     .option('--backend <name>', BACKEND_HELP, choiceOption('backend', INFERENCE_BACKENDS), 'auto')
     .option('--data-dir <dir>', 'data directory (default: SMFT_DATA_DIR or ./data)')
-    .action(action(async (f: { model: string; run: string; out: string; lang: Lang; evalSet: string; limit?: number; backend: InferenceBackend; dataDir?: string }) => {
-      if (f.lang !== 'en' && f.lang !== 'nl') throw new SmftError(`--lang must be en or nl, got '${f.lang}'`);
+    .action(action(async (f: { model: string; run: string; out?: string; force?: boolean; lang: Lang; evalSet: string; limit?: number; backend: InferenceBackend; dataDir?: string }) => {
       const dataDir = resolveDataDir(f.dataDir);
+      const out = prepareOutput({
+        path: f.out ?? defaultOutput('trajectory', safeName(basename(resolve(f.run)))), kind: 'trajectory', resume: !f.force, force: f.force,
+        inputs: [f.model, f.run, f.evalSet === 'paper' ? dataDir : f.evalSet],
+      }).path;
       const norms = await loadNorms(evalSetFile(f.evalSet, f.lang, dataDir), f.lang);
       let words = promptWords(norms);
       if (f.limit) words = words.slice(0, f.limit);
       const runtime = await chooseInferenceRuntime(f.backend);
       const lm = await loadModel(f.model);
-      const out = resolve(f.out);
       mkdirSync(out, { recursive: true });
+      markOutput(out, 'trajectory');
       const points = await alignmentTrajectory(lm, resolve(f.run), norms, words, f.lang, out, { onnx: runtime.onnx });
       const subsets = Object.keys(points[0].rsa);
       const rows = points.map((p) => [p.step, ...subsets.map((s) => p.rsa[s]), p.meanDimensionRho]);

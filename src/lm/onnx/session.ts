@@ -14,6 +14,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type * as Ort from 'onnxruntime-node';
 import { SmftError } from '../../util/errors.js';
+import { cleanStalePrivateTemps } from '../../util/temp.js';
 import type { LmConfig } from '../config.js';
 import type { CausalLM, ForwardOptions } from '../model.js';
 import { ropeInvFreq, ropeTableData } from '../rope.js';
@@ -225,7 +226,8 @@ const WEIGHTS_FILE = 'weights.bin';
 
 /** Write each weight at its byte offset of WEIGHTS_FILE in a new temporary folder; returns the folder. */
 function writeExternalWeights(offsets: Map<string, number>, weights: Record<string, Ort.Tensor>): string {
-  const dir = mkdtempSync(join(tmpdir(), 'smft-onnx-'));
+  cleanStalePrivateTemps(tmpdir(), 'smft-onnx-');
+  const dir = mkdtempSync(join(tmpdir(), `smft-onnx-${process.pid}-`));
   const fd = openSync(join(dir, WEIGHTS_FILE), 'w');
   try {
     for (const [name, offset] of offsets) {

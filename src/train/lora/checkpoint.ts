@@ -116,7 +116,7 @@ export async function saveTrainingCheckpoint(
     for (const f of [ADAPTER_WEIGHTS, OPTIMIZER_WEIGHTS, ADAPTER_CONFIG]) files[f] = sha256(readFileSync(join(tmp, f)));
     const full: TrainerState = { format: 'smft-lora-train', version: 1, ...state, files, createdAt: new Date().toISOString() };
     writeFileSync(join(tmp, TRAINER_STATE), JSON.stringify(full) + '\n');
-  });
+  }, { kind: 'checkpoint-step' });
   writeFileAtomic(join(runDir, LATEST), name + '\n');
   if (opts.best) writeFileAtomic(join(runDir, BEST), name + '\n');
   return dir;

@@ -128,7 +128,7 @@ export async function mergeLora(opts: MergeOptions): Promise<MergeResult> {
       } finally {
         closeSync(fd);
       }
-    });
+    }, { kind: 'merged-model' });
     const seconds = (performance.now() - t0) / 1000;
     log.info({ out: opts.out, adapter: adapterDir, modules: modules.length, scale, seconds: Number(seconds.toFixed(1)) }, 'LoRA merged into the base weights');
     return { out: opts.out, adapterDir, mergedModules: modules.length, tensors: names.length, seconds };

@@ -32,7 +32,7 @@ export function writeAdapterFiles(dir: string, config: LoraConfig, tensors: Reco
 /** Save an adapter folder atomically (a PEFT adapter, loadable by Python's peft). */
 export async function saveAdapter(dir: string, adapters: LoraAdapters, base: BaseModelInfo): Promise<void> {
   const tensors = await adapters.toTensors();
-  await writeDirAtomic(dir, (tmp) => writeAdapterFiles(tmp, adapters.config, tensors, base));
+  await writeDirAtomic(dir, (tmp) => writeAdapterFiles(tmp, adapters.config, tensors, base), { kind: 'adapter' });
 }
 
 /** Is `dir` an adapter folder? */
