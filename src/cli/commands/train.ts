@@ -19,7 +19,7 @@ export function registerTrain(program: Command): void {
     .option('--model <path|id>', 'base model: local Hugging Face folder or hub id (LoRA recipes)')
     .option('--backend <name>', 'TF.js backend', choiceOption('backend', BACKENDS), 'auto')
     .option('--seed <n>', 'seed (overrides the recipe)', intOption('seed'))
-    .option('--steps <n>', 'training steps (overrides the recipe; LoRA)', intOption('steps', 1))
+    .option('--steps <n>', 'run exactly n optimizer steps, over as many epochs as needed (as Hugging Face max_steps; overrides the recipe; LoRA)', intOption('steps', 1))
     .option('--resume', 'continue from the last checkpoint in --out, exactly')
     .option('--data-dir <dir>', 'data directory (default: SMFT_DATA_DIR or ./data)')
     .action(action(async (f: TrainFlags) => {
