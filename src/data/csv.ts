@@ -1,7 +1,8 @@
-import { readFileSync, existsSync, statSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { extname } from 'node:path';
 import Papa from 'papaparse';
 import { SmftError, at } from '../util/errors.js';
+import { checkInputFile, MAX_TEXT_BYTES } from '../util/input.js';
 
 /** A delimited text file as strings, with the file line of each row for error messages. */
 export interface CsvTable {
@@ -14,10 +15,12 @@ export interface CsvTable {
   col(name: string): number;
 }
 
-/** Read a file as UTF-8 text; a missing/empty file or invalid UTF-8 is a one-line error. */
+/**
+ * Read a file as UTF-8 text; a missing, empty, special (device, FIFO) or too large file, or
+ * invalid UTF-8, is a one-line error.
+ */
 export function readText(file: string): string {
-  if (!existsSync(file)) throw new SmftError('file not found', file);
-  if (statSync(file).isDirectory()) throw new SmftError('is a folder, expected a file', file);
+  checkInputFile(file, { maxBytes: MAX_TEXT_BYTES, what: 'text files' });
   const bytes = readFileSync(file);
   if (bytes.length === 0) throw new SmftError('file is empty', file);
   try {

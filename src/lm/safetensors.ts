@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { SmftError } from '../util/errors.js';
 import { writeFileAtomic } from '../util/atomic.js';
 import { pathInside } from '../util/names.js';
+import { checkInputFile } from '../util/input.js';
 
 /**
  * safetensors: 8-byte little-endian header length N, N bytes of JSON header
@@ -46,7 +47,7 @@ export class SafetensorsFile {
   }
 
   static open(path: string): SafetensorsFile {
-    if (!existsSync(path)) throw new SmftError('file not found', path);
+    checkInputFile(path, { what: 'safetensors' });
     const fd = openSync(path, 'r');
     const f = new SafetensorsFile(path, fd);
     try {

@@ -18,7 +18,9 @@ import { loadTemplates } from '../lm/prompts.js';
 import { rateWords } from '../lm/rate.js';
 import { buildReport } from '../report/index.js';
 import { rateWithHead, trainGloveHead } from '../train/recipes.js';
-import { headRatingRows } from '../train/predict.js';
+import { headRatingIdentity, headRatingRows } from '../train/predict.js';
+import { localRatingIdentity } from '../lm/identity.js';
+import { adapterChecksum } from '../train/lora/peft.js';
 import { inferenceModel } from '../train/lora/inference.js';
 import { runRecipe } from '../train/lora/recipes.js';
 import { log } from '../util/log.js';
@@ -84,9 +86,11 @@ export async function reproduce(cfg: StudyConfig, opts: { runDir: string; dataDi
         const loaded = await model();
         const im = await inferenceModel(loaded.model, { onnx, checkpoint: ck?.dir });
         try {
-          const writer = new PredictionsWriter(join(dir, 'predictions.csv'), cond);
+          const templates = loadTemplates(cfg.rate.prompts ? resolve(cfg.rate.prompts) : undefined, lang);
+          const identity = await localRatingIdentity(loaded, { adapter: im.dir ? adapterChecksum(im.dir) : null, templates, lang });
+          const writer = new PredictionsWriter(join(dir, 'predictions.csv'), cond, identity);
           await rateWords(im.engine, loaded.tokenizer, {
-            words: words.get(lang)!, templates: loadTemplates(cfg.rate.prompts ? resolve(cfg.rate.prompts) : undefined, lang), lang,
+            words: words.get(lang)!, templates, lang, modelName: loaded.dir,
             batchSize: cfg.rate.batchSize, skip: (w, d) => writer.has(w, d), onRows: (rows) => writer.append(rows),
           });
         } finally {
@@ -104,7 +108,7 @@ export async function reproduce(cfg: StudyConfig, opts: { runDir: string; dataDi
     const s = await runStage(runDir, 'glove-head', { data, words: words.get('en') }, async (dir) => {
       await trainGloveHead({ out: join(dir, 'head'), dataDir: opts.dataDir });
       const r = await rateWithHead({ head: join(dir, 'head'), words: words.get('en')! });
-      const writer = new PredictionsWriter(join(dir, 'predictions.csv'), 'glove_head');
+      const writer = new PredictionsWriter(join(dir, 'predictions.csv'), 'glove_head', headRatingIdentity(join(dir, 'head'), r.config));
       writer.append(headRatingRows(r));
     });
     stages.push(s);
@@ -118,7 +122,7 @@ export async function reproduce(cfg: StudyConfig, opts: { runDir: string; dataDi
       const loaded = await model();
       const im = await inferenceModel(loaded.model, { onnx });
       try {
-        saveEmbeddings(join(dir, 'hidden.safetensors'), await embedWords(im.engine, loaded.tokenizer, { words: words.get('en')!, lang: 'en', batchSize: cfg.rate.batchSize }), loaded.name);
+        saveEmbeddings(join(dir, 'hidden.safetensors'), await embedWords(im.engine, loaded.tokenizer, { words: words.get('en')!, lang: 'en', batchSize: cfg.rate.batchSize, modelName: loaded.dir }), loaded.name);
       } finally {
         await im.release();
       }

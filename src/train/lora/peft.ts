@@ -39,6 +39,15 @@ export async function saveAdapter(dir: string, adapters: LoraAdapters, base: Bas
   await writeDirAtomic(dir, (tmp) => writeAdapterFiles(tmp, adapters.config, tensors, base));
 }
 
+/**
+ * `sha256:<hex>` of an adapter folder's two files (config and weights): what a rating made with
+ * the adapter records as its identity.
+ */
+export function adapterChecksum(dir: string): string {
+  const parts = [ADAPTER_CONFIG, ADAPTER_WEIGHTS].map((f) => [f, sha256(readFileSync(join(dir, f)))]);
+  return `sha256:${sha256(JSON.stringify(parts))}`;
+}
+
 /** Is `dir` an adapter folder? */
 export function isAdapterDir(dir: string): boolean {
   return existsSync(join(dir, ADAPTER_CONFIG)) && existsSync(join(dir, ADAPTER_WEIGHTS));
