@@ -103,13 +103,28 @@ export function readCsv(file: string, opts: { delimiter?: string } = {}): CsvTab
 
 const MISSING = new Set(['', 'na', 'nan', 'n/a', '#n/a', 'null', 'none']);
 
-/** Parse a numeric cell: missing markers give NaN; anything else non-numeric is an error. */
+/** A decimal number as people and spreadsheets write it (no hex, binary or octal literals). */
+const DECIMAL = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
+
+/** A finite decimal number written in `s` (surrounding blanks allowed), else NaN: '' is NaN, not 0. */
+export function parseDecimal(s: string): number {
+  const x = s.trim();
+  const v = DECIMAL.test(x) ? Number(x) : NaN;
+  return Number.isFinite(v) ? v : NaN;
+}
+
+/**
+ * Parse a numeric cell: missing markers (an empty cell, NA, NaN, …) give NaN — missing, never
+ * 0; anything else must be a finite decimal number (`0x10`, `0b1`, `Infinity`, `1e999` are errors).
+ */
 export function parseNumber(cell: string, t: CsvTable, r: number, column: string): number {
   const s = cell.trim();
   if (MISSING.has(s.toLowerCase())) return NaN;
-  const v = Number(s);
+  const v = DECIMAL.test(s) ? Number(s) : NaN;
   if (!Number.isFinite(v)) {
-    const hint = /^-?\d+,\d+$/.test(s) ? ' (decimal comma? use a point)' : '';
+    const hint = /^-?\d+,\d+$/.test(s) ? ' (decimal comma? use a point)'
+      : /^[+-]?0[xXbBoO]/.test(s) ? ' (hex, binary and octal literals are not ratings)'
+        : DECIMAL.test(s) ? ' (out of the range of a double)' : '';
     throw new SmftError(`'${cell}' is not a number${hint}`, at(t.file, t.line(r), column));
   }
   return v;

@@ -50,6 +50,27 @@ export function readRatingsMeta(csv: string): RatingsMeta | undefined {
   return m;
 }
 
+/**
+ * results.json `model_info` from the sidecars of prediction files: for each model id of
+ * `models` (compared lower-cased, as the long CSV reader does) that a sidecar records, its kind
+ * and, for synthetic weights, `synthetic` (the description from config.json `smft_synthetic`).
+ */
+export function ratingsModelInfo(files: string[], models: string[]): Record<string, { kind: string; synthetic?: string }> {
+  const out: Record<string, { kind: string; synthetic?: string }> = {};
+  for (const file of files) {
+    const meta = readRatingsMeta(file);
+    if (!meta) continue;
+    for (const [id, { identity }] of Object.entries(meta.models)) {
+      const m = models.find((x) => x === id) ?? models.find((x) => x === id.toLowerCase());
+      if (!m) continue;
+      const prev = out[m];
+      const synthetic = typeof identity.synthetic === 'string' ? identity.synthetic : prev?.synthetic;
+      out[m] = { kind: prev?.kind ?? identity.kind, ...(synthetic ? { synthetic } : {}) };
+    }
+  }
+  return out;
+}
+
 /** Canonical JSON (sorted keys) for comparing identities. */
 function canonical(v: unknown): string {
   if (Array.isArray(v)) return `[${v.map(canonical).join(',')}]`;

@@ -13,7 +13,7 @@ import { initBackend } from '../lm/backend.js';
 import { onnxForInference } from '../lm/runtime-choice.js';
 import { embedWords, saveEmbeddings, loadEmbeddings } from '../lm/embed.js';
 import { loadModel, type LoadedModel } from '../lm/load.js';
-import { PredictionsWriter } from '../lm/predictions.js';
+import { PredictionsWriter, ratingsModelInfo } from '../lm/predictions.js';
 import { loadTemplates } from '../lm/prompts.js';
 import { rateWords } from '../lm/rate.js';
 import { buildReport } from '../report/index.js';
@@ -145,6 +145,8 @@ export async function reproduce(cfg: StudyConfig, opts: { runDir: string; dataDi
       // The paper's table is keyed by the English word; its rows line up with the norms' words.
       if (cfg.published) mergePublished(table, loadPredictions([evalFile(lang)], { lang }), norms.words);
       const ev = await evaluate(table, { bootstrap: cfg.evaluate.bootstrap, seed: cfg.evaluate.seed, metric: cfg.evaluate.metric });
+      const info = ratingsModelInfo(files, ev.results.models);
+      if (Object.keys(info).length) ev.results.model_info = info;
       const extra: Record<string, string> = {};
       if (lang === 'en' && embedFile) {
         const e = loadEmbeddings(embedFile);
