@@ -1,5 +1,5 @@
 import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { join, relative, resolve } from 'node:path';
 import { loadNorms, promptWords } from '../data/norms.js';
 import { loadPredictions } from '../data/predictions.js';
 import { PAPER_FILES } from '../data/sources.js';
@@ -19,27 +19,34 @@ import { rateWords } from '../lm/rate.js';
 import { buildReport } from '../report/index.js';
 import { rateWithHead, trainGloveHead } from '../train/recipes.js';
 import { headRatingIdentity, headRatingRows } from '../train/predict.js';
-import { localRatingIdentity } from '../lm/identity.js';
+import { localRatingIdentity, modelIdentity, templatesIdentity } from '../lm/identity.js';
+import { resolveModelDir } from '../lm/hub.js';
+import { contentSha256 } from '../util/filehash.js';
 import { adapterChecksum } from '../train/lora/peft.js';
 import { inferenceModel } from '../train/lora/inference.js';
-import { runRecipe } from '../train/lora/recipes.js';
+import { loadRecipe, runRecipe } from '../train/lora/recipes.js';
 import { log } from '../util/log.js';
 import { runStage, type StageResult } from './stage.js';
 import type { StudyConfig } from './config.js';
 
 export interface ReproduceResult { runDir: string; stages: StageResult[]; results: Partial<Record<Lang, EvaluationResults>>; reports: Partial<Record<Lang, string>> }
 
-/** Identity of the data directory's inputs (sizes and times), for the stage hashes. */
-function dataIdentity(dataDir: string): Record<string, string> {
+/**
+ * Identity of the data directory's inputs for the stage hashes: the content hash of every file
+ * (by path relative to the folder), so an edited norms file reruns what reads it. Large files
+ * are hashed once and recognised by size, mtime and inode afterwards (util/filehash.ts).
+ */
+async function dataIdentity(dataDir: string): Promise<Record<string, string>> {
   const out: Record<string, string> = {};
-  const walk = (d: string) => {
-    for (const f of readdirSync(d)) {
+  const walk = async (d: string): Promise<void> => {
+    for (const f of readdirSync(d).sort()) {
       const p = join(d, f);
       const s = statSync(p);
-      if (s.isDirectory()) walk(p); else out[p.slice(dataDir.length + 1)] = `${s.size}`;
+      if (s.isDirectory()) await walk(p);
+      else if (s.isFile()) out[relative(dataDir, p)] = await contentSha256(p);
     }
   };
-  if (existsSync(dataDir)) walk(dataDir);
+  if (existsSync(dataDir)) await walk(dataDir);
   return out;
 }
 
@@ -52,7 +59,7 @@ function dataIdentity(dataDir: string): Record<string, string> {
 export async function reproduce(cfg: StudyConfig, opts: { runDir: string; dataDir: string }): Promise<ReproduceResult> {
   const runDir = resolve(opts.runDir);
   const stages: StageResult[] = [];
-  const data = dataIdentity(opts.dataDir);
+  const data = await dataIdentity(opts.dataDir);
   const evalFile = (lang: Lang) => join(opts.dataDir, lang === 'en' ? PAPER_FILES.evalEn : PAPER_FILES.evalNl);
   const words = new Map<Lang, string[]>();
   for (const lang of cfg.languages) {
@@ -64,12 +71,13 @@ export async function reproduce(cfg: StudyConfig, opts: { runDir: string; dataDi
   const onnx = await onnxForInference(cfg.inference, await initBackend(cfg.backend));
   let lm: LoadedModel | undefined;
   const model = async () => (lm ??= await loadModel(cfg.model, { backend: cfg.backend }));
-  const modelKey = { model: cfg.model };
+  // Stages are keyed on the model's content (config, tokenizer, weights), not on its path.
+  const modelKey = { model: await modelIdentity(await resolveModelDir(cfg.model)) };
 
   // Fine-tuning: one LoRA run per condition.
   const trained = new Map<string, StageResult>();
   for (const [cond, recipe] of Object.entries(cfg.conditions)) {
-    const s = await runStage(runDir, `train-${cond}`, { modelKey, recipe, data }, async (dir) => {
+    const s = await runStage(runDir, `train-${cond}`, { modelKey, recipe: loadRecipe(recipe), data }, async (dir) => {
       await runRecipe(recipe, { model: await model(), out: dir, dataDir: opts.dataDir, resume: true, inference: onnx });
     });
     stages.push(s);
@@ -82,7 +90,8 @@ export async function reproduce(cfg: StudyConfig, opts: { runDir: string; dataDi
     const files: string[] = [];
     for (const cond of ['base', ...Object.keys(cfg.conditions)]) {
       const ck = trained.get(cond);
-      const s = await runStage(runDir, `rate-${cond}-${lang}`, { modelKey, ck: ck?.key, rate: cfg.rate, words: words.get(lang), lang }, async (dir) => {
+      const templates = templatesIdentity(loadTemplates(cfg.rate.prompts ? resolve(cfg.rate.prompts) : undefined, lang));
+      const s = await runStage(runDir, `rate-${cond}-${lang}`, { modelKey, ck: ck?.key, rate: { batchSize: cfg.rate.batchSize }, templates, words: words.get(lang), lang }, async (dir) => {
         const loaded = await model();
         const im = await inferenceModel(loaded.model, { onnx, checkpoint: ck?.dir });
         try {
