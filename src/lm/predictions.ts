@@ -58,7 +58,14 @@ export function readRatingsMeta(csv: string): RatingsMeta | undefined {
 export function ratingsModelInfo(files: string[], models: string[]): Record<string, { kind: string; synthetic?: string }> {
   const out: Record<string, { kind: string; synthetic?: string }> = {};
   for (const file of files) {
-    const meta = readRatingsMeta(file);
+    let meta: RatingsMeta | undefined;
+    try {
+      meta = readRatingsMeta(file);
+    } catch (e) {
+      // Evaluation does not depend on the record: a broken one only costs the model info.
+      if (!(e instanceof SmftError)) throw e;
+      log.warn({ file: metaPath(file) }, `${e.message}; model info of ${file} not used`);
+    }
     if (!meta) continue;
     for (const [id, { identity }] of Object.entries(meta.models)) {
       const m = models.find((x) => x === id) ?? models.find((x) => x === id.toLowerCase());
