@@ -158,6 +158,7 @@ export class PredictionsWriter {
       log.warn({ file: path, bytes: text.length - cut }, 'dropping an incomplete last line left by an interrupted run');
       truncateSync(path, Buffer.byteLength(text.slice(0, cut), 'utf8'));
       text = text.slice(0, cut);
+      if (text === '') writeFileSync(path, PREDICTION_COLUMNS.join(',') + '\n'); // the header itself was cut
     }
     if (!recorded || this.done.size === 0) this.record(meta);
     if (this.done.size) log.info({ file: path, model, rated: this.done.size }, 'resuming: pairs already rated are skipped');
