@@ -1,11 +1,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { loadStudyConfig } from '../src/pipeline/config.js';
 import { reproduce } from '../src/pipeline/reproduce.js';
 import { testDataDir } from './helpers/data.js';
 import { tempDir } from './helpers/tmp.js';
+import { modelIdentity } from '../src/lm/identity.js';
 
 const root = resolve(import.meta.dirname, '..');
 
@@ -30,9 +31,21 @@ test('reproduce: every stage runs once, writes evaluation and report, and a reru
   assert.ok(existsSync(first.reports.en!) && /<img[^>]+data:image\/(png|svg)/.test(readFileSync(first.reports.en!, 'utf8')));
   // The report shows the layer curve of the hidden states and the training curves of the LoRA run.
   assert.ok(['layer_rsa', 'training_curves'].every((n) => readFileSync(first.reports.en!, 'utf8').includes(`data-name="${n}"`)));
-  const again = await reproduce(cfg, { runDir: join(dir, 'run'), dataDir: testDataDir() });
+  // The tiny model is synthetic: results.json says so for the models rated with it.
+  const synthetic = JSON.parse(readFileSync(join(root, 'test/fixtures/models/tiny-qwen2/config.json'), 'utf8')).smft_synthetic;
+  assert.deepEqual(r.model_info, { base: { kind: 'local', synthetic }, en_ft: { kind: 'local', synthetic } });
+  // Stage keys hash the model's content, not its path: the same model in another folder is cached.
+  const copy = join(dir, 'copy-of-tiny-qwen2');
+  cpSync(join(root, 'test/fixtures/models/tiny-qwen2'), copy, { recursive: true });
+  const again = await reproduce({ ...cfg, model: copy }, { runDir: join(dir, 'run'), dataDir: testDataDir() });
   assert.ok(again.stages.every((s) => s.skipped), 'second run must be fully cached');
   assert.deepEqual(again.results.en!.rsa, r.rsa);
+  // …and other weights are another model.
+  const w = join(copy, 'model.safetensors');
+  const bytes = readFileSync(w);
+  bytes[bytes.length - 1] ^= 0x01;
+  writeFileSync(w, bytes);
+  assert.notEqual(await modelIdentity(copy), await modelIdentity(join(root, 'test/fixtures/models/tiny-qwen2')));
 });
 
 test('a study config with an unknown field is a one-line error naming the file', () => {

@@ -306,6 +306,8 @@ def llama_config(specials: dict[str, int]) -> dict:
         'transformers_version': '4.45.0',
         'use_cache': True,
         'vocab_size': VOCAB_SIZE,
+        # smft's marker of synthetic weights: carried into ratings and results.json (model_info).
+        'smft_synthetic': 'tiny Llama-3-style test model with random weights (scripts/lm/make_tiny_models.py, seed 1234): not a trained model, its ratings are noise',
     }
 
 
@@ -335,6 +337,7 @@ def qwen2_config(specials: dict[str, int]) -> dict:
         'use_cache': True,
         'use_sliding_window': False,
         'vocab_size': VOCAB_SIZE,
+        'smft_synthetic': 'tiny Qwen2-style test model with random weights (scripts/lm/make_tiny_models.py, seed 5678): not a trained model, its ratings are noise',
     }
 
 

@@ -1,7 +1,8 @@
-import { readFileSync, existsSync, statSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { extname } from 'node:path';
 import Papa from 'papaparse';
 import { SmftError, at, describeErrno } from '../util/errors.js';
+import { checkInputFile, MAX_TEXT_BYTES } from '../util/input.js';
 
 /** A delimited text file as strings, with the file line of each row for error messages. */
 export interface CsvTable {
@@ -14,10 +15,12 @@ export interface CsvTable {
   col(name: string): number;
 }
 
-/** Read a file as UTF-8 text; a missing/empty file or invalid UTF-8 is a one-line error. */
+/**
+ * Read a file as UTF-8 text; a missing, empty, special (device, FIFO) or too large file, or
+ * invalid UTF-8, is a one-line error.
+ */
 export function readText(file: string): string {
-  if (!existsSync(file)) throw new SmftError('file not found', file);
-  if (statSync(file).isDirectory()) throw new SmftError('is a folder, expected a file', file);
+  checkInputFile(file, { maxBytes: MAX_TEXT_BYTES, what: 'text files' });
   let bytes: Buffer;
   try {
     bytes = readFileSync(file);
@@ -105,13 +108,28 @@ export function readCsv(file: string, opts: { delimiter?: string } = {}): CsvTab
 
 const MISSING = new Set(['', 'na', 'nan', 'n/a', '#n/a', 'null', 'none']);
 
-/** Parse a numeric cell: missing markers give NaN; anything else non-numeric is an error. */
+/** A decimal number as people and spreadsheets write it (no hex, binary or octal literals). */
+const DECIMAL = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
+
+/** A finite decimal number written in `s` (surrounding blanks allowed), else NaN: '' is NaN, not 0. */
+export function parseDecimal(s: string): number {
+  const x = s.trim();
+  const v = DECIMAL.test(x) ? Number(x) : NaN;
+  return Number.isFinite(v) ? v : NaN;
+}
+
+/**
+ * Parse a numeric cell: missing markers (an empty cell, NA, NaN, …) give NaN — missing, never
+ * 0; anything else must be a finite decimal number (`0x10`, `0b1`, `Infinity`, `1e999` are errors).
+ */
 export function parseNumber(cell: string, t: CsvTable, r: number, column: string): number {
   const s = cell.trim();
   if (MISSING.has(s.toLowerCase())) return NaN;
-  const v = Number(s);
+  const v = DECIMAL.test(s) ? Number(s) : NaN;
   if (!Number.isFinite(v)) {
-    const hint = /^-?\d+,\d+$/.test(s) ? ' (decimal comma? use a point)' : '';
+    const hint = /^-?\d+,\d+$/.test(s) ? ' (decimal comma? use a point)'
+      : /^[+-]?0[xXbBoO]/.test(s) ? ' (hex, binary and octal literals are not ratings)'
+        : DECIMAL.test(s) ? ' (out of the range of a double)' : '';
     throw new SmftError(`'${cell}' is not a number${hint}`, at(t.file, t.line(r), column));
   }
   return v;

@@ -3,7 +3,7 @@ import { SmftError, at } from '../util/errors.js';
 import { log } from '../util/log.js';
 import { HUMAN, type RatingTable } from '../eval/table.js';
 import { columnRole, wordKey } from './columns.js';
-import { readCsv, readText, parseNumber, type CsvTable } from './csv.js';
+import { readCsv, readText, parseDecimal, parseNumber, type CsvTable } from './csv.js';
 import { canonicalDimension, dimensionLang, dimensionsFor, EN_DIMENSIONS, NL_DIMENSIONS, type Dimension, type Lang } from './dimensions.js';
 import type { Norms } from './norms.js';
 import { batchFileStem, batchOutputModel, parseBatchCustomId } from './batch-ids.js';
@@ -193,7 +193,7 @@ function forEachJsonLine<T = BatchLine>(file: string, fn: (obj: T, k: number) =>
 function putBatchAnswer(c: Collected, obj: BatchLine, model: string, dim: Dimension, word: string, file: string, k: number): boolean {
   const choice = obj.response?.body?.choices?.[0];
   if (!choice) throw new SmftError(`no response.body.choices[0] (failed request?${obj.error ? ` ${JSON.stringify(obj.error).slice(0, 120)}` : ''})`, at(file, k + 1));
-  const answer = Number(String(choice.message?.content ?? '').trim());
+  const answer = parseDecimal(String(choice.message?.content ?? ''));
   put(c, model, dim, word, Number.isFinite(answer) ? answer : NaN, file, at(file, k + 1));
   put(c, `${model}_expected`, dim, word, expectedRating(choice.logprobs?.content?.[0]?.top_logprobs ?? []), file, at(file, k + 1));
   return Number.isFinite(answer);
@@ -340,5 +340,26 @@ export function loadPredictions(files: string[], opts: LoadPredictionsOptions = 
     });
     values.set(s, v);
   }
+  warnOutsideScale(sources, values, words, dims);
   return { lang, words, dimensions: dims, sources, values };
+}
+
+/** The rating scale of both norms (Lancaster and the Dutch norms rate 0–5). */
+export const RATING_SCALE = [0, 5] as const;
+
+/**
+ * Ratings outside the 0–5 scale are kept (RSA z-scores every column, so a model answering on
+ * another scale is still comparable) but never silently: one warning per source with the count.
+ */
+function warnOutsideScale(sources: string[], values: Map<string, Float64Array>, words: string[], dims: Dimension[]): void {
+  const [lo, hi] = RATING_SCALE;
+  for (const s of sources) {
+    const v = values.get(s)!;
+    let n = 0, first = -1;
+    for (let k = 0; k < v.length; k++) if (v[k] < lo || v[k] > hi) { n++; if (first < 0) first = k; }
+    if (!n) continue;
+    const word = words[Math.floor(first / dims.length)], dim = dims[first % dims.length];
+    log.warn({ source: s, outside: n, of: v.length, example: { word, dimension: dim, rating: v[first] } },
+      `${n} rating(s) of ${s} lie outside the ${lo}–${hi} scale (e.g. ${v[first]} for '${word}' on ${dim}); kept as they are: RSA and dimension-wise ρ do not depend on the scale, word-wise distances do`);
+  }
 }

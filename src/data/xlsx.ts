@@ -1,6 +1,6 @@
-import { existsSync } from 'node:fs';
 import ExcelJS from 'exceljs';
 import { SmftError } from '../util/errors.js';
+import { checkInputFile } from '../util/input.js';
 import type { CsvTable } from './csv.js';
 
 /**
@@ -8,7 +8,8 @@ import type { CsvTable } from './csv.js';
  * as a table of strings, like readCsv. Cell values are kept at full precision.
  */
 export async function readXlsx(file: string, sheet?: string): Promise<CsvTable> {
-  if (!existsSync(file)) throw new SmftError('file not found', file);
+  // Workbooks are zip files read into memory: 256 MiB is far above any norms table.
+  checkInputFile(file, { maxBytes: 256 * 2 ** 20, what: '.xlsx workbooks' });
   const wb = new ExcelJS.Workbook();
   try {
     await wb.xlsx.readFile(file);

@@ -38,6 +38,28 @@ export interface Evaluation {
 }
 
 /**
+ * A model with no rating at all on some dimension (an empty or all-NaN column) would empty
+ * every subset by listwise deletion and take the RSA of every other model with it: such a
+ * model is left out, with a warning and its reason in results.json `excluded_models`.
+ */
+export function dropEmptyModels(t: RatingTable): { table: RatingTable; excluded: Record<string, string> } {
+  const d = t.dimensions.length;
+  const excluded: Record<string, string> = {};
+  for (const m of modelsOf(t)) {
+    const v = t.values.get(m)!;
+    const empty = t.dimensions.filter((_, j) => { for (let i = 0; i < t.words.length; i++) if (!Number.isNaN(v[i * d + j])) return false; return true; });
+    if (!empty.length) continue;
+    excluded[m] = empty.length === d ? 'no ratings' : `no ratings on ${empty.join(', ')}`;
+    log.warn({ model: m, dimensions: empty }, `model ${m} has ${excluded[m]} (empty or NaN column): left out of the evaluation; the other models are evaluated without it`);
+  }
+  const gone = Object.keys(excluded);
+  if (!gone.length) return { table: t, excluded };
+  const sources = t.sources.filter((s) => !gone.includes(s));
+  if (modelsOf({ ...t, sources }).length === 0) throw new SmftError(`no model has ratings on every dimension (${gone.map((m) => `${m}: ${excluded[m]}`).join('; ')})`);
+  return { table: { ...t, sources, values: new Map(sources.map((s) => [s, t.values.get(s)!])) }, excluded };
+}
+
+/**
  * The paper's analysis of one rating table (humans + models): dimension-wise Spearman and
  * Steiger tests, RSA per subset with a bootstrap over words, and word-wise distances.
  */
@@ -46,8 +68,10 @@ export async function evaluate(t: RatingTable, options: EvaluateOptions = {}): P
     metric: options.metric ?? 'cosine', fill: options.fill ?? 2.0, bootstrap: options.bootstrap ?? 200,
     seed: options.seed ?? 1, duplicates: options.duplicates ?? 'keep', threads: options.threads ?? defaultThreads(), threadsExplicit: options.threads !== undefined, device: options.device ?? 'cpu',
   } as const;
+  if (modelsOf(t).length === 0) throw new SmftError('the predictions have no model ratings');
+  const { table: kept, excluded } = dropEmptyModels(t);
+  t = kept;
   const models = modelsOf(t);
-  if (models.length === 0) throw new SmftError('the predictions have no model ratings');
   if (t.words.length < 3) throw new SmftError(`only ${t.words.length} word(s): correlations need at least 3`);
   const timings: Record<string, number> = {};
   let t0 = performance.now();
@@ -57,6 +81,7 @@ export async function evaluate(t: RatingTable, options: EvaluateOptions = {}): P
   const results: EvaluationResults = {
     lang: t.lang, n_words: t.words.length, metric: opts.metric, fill: opts.fill, duplicates: opts.duplicates, models,
     rsa: {}, dimensions, steiger, wordwise: {}, wordwise_ttest: {}, wordwise_intermodel: {},
+    ...(Object.keys(excluded).length ? { excluded_models: excluded } : {}),
   };
   const wantBoot = opts.bootstrap > 0 || !!options.indices;
   if (wantBoot) { results.bootstrap = {}; results.bootstrap_iterations = options.indices ? Object.values(options.indices)[0]?.length ?? 0 : opts.bootstrap; }

@@ -12,17 +12,24 @@ export { condensedRdm, degenerateRows, type Metric };
 export function zscoreColumns(X: Float64Array, n: number, d: number): Float64Array {
   const out = new Float64Array(n * d);
   for (let k = 0; k < d; k++) {
-    let s = 0;
-    for (let i = 0; i < n; i++) s += X[i * d + k];
-    const mean = s / n;
-    let ss = 0;
-    for (let i = 0; i < n; i++) { const t = X[i * d + k] - mean; ss += t * t; }
     let constant = true;
     for (let i = 1; i < n && constant; i++) if (X[i * d + k] !== X[k]) constant = false;
     // A constant column becomes exactly 0 (no ±1e-16 residues of the mean).
     if (constant) continue;
+    // Scale the column by a power of two to a largest magnitude in [1, 2) before summing and
+    // squaring: 1e308 in a cell, or every rating × 1e200, would otherwise overflow to Infinity
+    // (or × 1e-200 underflow to 0). A power of two scales exactly, so ratings on a sane scale
+    // give bit for bit the z-scores of the plain formula.
+    let max = 0;
+    for (let i = 0; i < n; i++) max = Math.max(max, Math.abs(X[i * d + k]));
+    const c = max > 0 && Number.isFinite(max) ? 2 ** -Math.floor(Math.log2(max)) : 1;
+    let s = 0;
+    for (let i = 0; i < n; i++) s += X[i * d + k] * c;
+    const mean = s / n;
+    let ss = 0;
+    for (let i = 0; i < n; i++) { const t = X[i * d + k] * c - mean; ss += t * t; }
     const sd = Math.sqrt(ss / n);
-    for (let i = 0; i < n; i++) out[i * d + k] = (X[i * d + k] - mean) / sd;
+    for (let i = 0; i < n; i++) out[i * d + k] = (X[i * d + k] * c - mean) / sd;
   }
   return out;
 }

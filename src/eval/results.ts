@@ -34,6 +34,14 @@ export interface EvaluationResults {
   wordwise_ttest: Record<string, Record<string, TTestEntry>>;
   wordwise_intermodel: Record<string, Record<string, number>>;
   dropped?: Record<string, number>;
+  /** Models left out because a dimension has no rating at all (model → reason). */
+  excluded_models?: Record<string, string>;
+  /**
+   * What produced each model's ratings, from the `<csv>.meta.json` sidecars smft rate writes:
+   * its kind ('local', 'head', 'api', …) and `synthetic` (a description) when its weights are
+   * synthetic (config.json `smft_synthetic`: random test models, the demo model).
+   */
+  model_info?: Record<string, { kind: string; synthetic?: string }>;
   /** Layer-wise RSA of hidden states (smft evaluate --representations). */
   layers?: Record<string, Array<{ layer: number; pooling: string; rho: number }>>;
   timings?: Record<string, number>;

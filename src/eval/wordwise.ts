@@ -35,7 +35,8 @@ export function wordwise(t: RatingTable, rows: number[], dims: readonly Dimensio
     for (let i = 0; i < n; i++) {
       let s = 0;
       for (let k = 0; k < d; k++) { const e = X[i * d + k] - H[i * d + k]; s = s + e * e; }
-      dist[i] = Math.sqrt(s);
+      // Ratings far off the scale (1e200) would overflow the squares: then scale first.
+      dist[i] = Number.isFinite(s) ? Math.sqrt(s) : scaledNorm(X, H, i * d, d);
       sim[i] = 1 / (1 + dist[i]);
       sd += dist[i]; ss += sim[i];
     }
@@ -49,6 +50,16 @@ export function wordwise(t: RatingTable, rows: number[], dims: readonly Dimensio
     intermodel[key] = spearman(similarity[a], similarity[b]);
   }
   return { distance, similarity, summary, ttest, intermodel };
+}
+
+/** ‖x − h‖ over d entries from `off`, computed on values scaled by their largest difference. */
+function scaledNorm(X: Float64Array, H: Float64Array, off: number, d: number): number {
+  let m = 0;
+  for (let k = 0; k < d; k++) m = Math.max(m, Math.abs(X[off + k] - H[off + k]));
+  if (!Number.isFinite(m)) return m;
+  let s = 0;
+  for (let k = 0; k < d; k++) { const e = (X[off + k] - H[off + k]) / m; s += e * e; }
+  return m * Math.sqrt(s);
 }
 
 /** Paired t-test (as scipy.stats.ttest_rel): t on n−1 degrees of freedom. */

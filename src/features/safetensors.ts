@@ -8,6 +8,7 @@
  * Parsed by hand: the format is small and fully specified, and every check below turns a
  * corrupt or truncated file into a one-line SmftError instead of garbage numbers.
  */
+import { checkInputFile } from '../util/input.js';
 import { closeSync, fstatSync, openSync, readFileSync, readSync } from 'node:fs';
 import { SmftError } from '../util/errors.js';
 import { f16ToNumber } from '../util/half.js';
@@ -149,6 +150,7 @@ function parseHeader(path: string, readBytes: (pos: number, len: number) => Uint
 
 /** Read only the header of a safetensors file (cheap even for large files). */
 export function readSafetensorsHeader(path: string): SafetensorsHeader {
+  checkInputFile(path, { what: 'safetensors' });
   let fd: number;
   try {
     fd = openSync(path, 'r');
@@ -174,6 +176,8 @@ export function readSafetensorsHeader(path: string): SafetensorsHeader {
 
 /** Read a whole safetensors file and validate its header against its size. */
 export function readSafetensors(path: string): SafetensorsFile {
+  // Read whole into one buffer: Node's limit for one read is 2 GiB.
+  checkInputFile(path, { what: 'whole safetensors files', maxBytes: 2 ** 31 - 1 });
   let bytes: Uint8Array;
   try {
     bytes = readFileSync(path);

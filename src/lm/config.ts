@@ -1,6 +1,7 @@
-import { readFileSync, existsSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { SmftError } from '../util/errors.js';
+import { readText } from '../data/csv.js';
 import { log } from '../util/log.js';
 
 /** Llama-3 frequency-dependent RoPE scaling (transformers' `_compute_llama3_parameters`). */
@@ -38,6 +39,11 @@ export interface LmConfig {
   slidingWindow: number | null;
   bosTokenId: number | null;
   eosTokenIds: number[];
+  /**
+   * config.json `smft_synthetic`: a description when the weights are not a trained model
+   * (random test fixtures, random-weight benchmark folders, the demo model).
+   */
+  synthetic?: string;
 }
 
 const ARCHITECTURES: Record<string, LmConfig['modelType']> = {
@@ -57,17 +63,25 @@ const KNOWN_FIELDS = new Set([
   'quantization_config', 'return_dict', 'output_hidden_states', 'output_attentions', 'use_return_dict',
   'is_decoder', 'tokenizer_class', 'task_specific_params', 'id2label', 'label2id', 'problem_type',
   'unsloth_version', 'auto_map', 'model_name', 'use_mrope', 'resid_pdrop', 'embd_pdrop', 'mlp_dropout',
+  'smft_synthetic',
 ]);
 
 type Json = Record<string, unknown>;
+
+/** Upper bounds of the size fields (well above any released decoder). */
+const LIMITS: Record<string, number> = {
+  num_hidden_layers: 1024, hidden_size: 1 << 16, intermediate_size: 1 << 18, num_attention_heads: 1024,
+  num_key_value_heads: 1024, head_dim: 1024, vocab_size: 1 << 22, sliding_window: 1 << 30, max_position_embeddings: 1 << 30,
+};
 
 /** Read and validate `<dir>/config.json`. */
 export function readConfig(dir: string): LmConfig {
   const path = join(dir, 'config.json');
   if (!existsSync(path)) throw new SmftError('config.json not found (is this a Hugging Face model folder?)', dir);
+  const text = readText(path);
   let json: unknown;
   try {
-    json = JSON.parse(readFileSync(path, 'utf8'));
+    json = JSON.parse(text);
   } catch (e) {
     throw new SmftError(`invalid JSON (${(e as Error).message.split('\n')[0]})`, path);
   }
@@ -103,16 +117,20 @@ export function parseConfig(json: unknown, where = 'config.json'): LmConfig {
     fail('architectures', `'${architecture}' does not match model_type '${mt}'`);
   }
 
-  const int = (field: string, dflt?: number): number => {
+  // Domains: sizes are positive integers up to far beyond any released model (a config that
+  // claims 10⁹ layers is refused here, not after allocating them); eps and theta positive.
+  const int = (field: string, dflt?: number, max = LIMITS[field] ?? Number.MAX_SAFE_INTEGER): number => {
     const v = c[field] ?? dflt;
     if (typeof v !== 'number' || !Number.isInteger(v) || v <= 0) {
       throw new SmftError(`${field} must be a positive integer (got ${JSON.stringify(c[field])})`, where);
     }
+    if (v > max) throw new SmftError(`${field} = ${v} is out of range (at most ${max})`, where);
     return v;
   };
-  const num = (field: string, dflt?: number, obj: Json = c): number => {
+  const num = (field: string, dflt?: number, obj: Json = c, positive = false): number => {
     const v = obj[field] ?? dflt;
     if (typeof v !== 'number' || !Number.isFinite(v)) throw new SmftError(`${field} must be a number (got ${JSON.stringify(obj[field])})`, where);
+    if (positive && !(v > 0)) throw new SmftError(`${field} must be a positive number (got ${JSON.stringify(obj[field])})`, where);
     return v;
   };
 
@@ -131,7 +149,7 @@ export function parseConfig(json: unknown, where = 'config.json'): LmConfig {
 
   // RoPE: legacy rope_theta/rope_scaling, or transformers v5 rope_parameters.
   const rp = (c.rope_parameters ?? null) as Json | null;
-  const ropeTheta = num('rope_theta', (rp?.rope_theta as number | undefined) ?? 10000);
+  const ropeTheta = num('rope_theta', (rp?.rope_theta as number | undefined) ?? 10000, c, true);
   const rsRaw = (c.rope_scaling ?? rp ?? null) as Json | null;
   let ropeScaling: Llama3RopeScaling | null = null;
   if (rsRaw !== null) {
@@ -140,10 +158,10 @@ export function parseConfig(json: unknown, where = 'config.json'): LmConfig {
     if (kind === 'llama3') {
       ropeScaling = {
         type: 'llama3',
-        factor: num('factor', undefined, rsRaw),
-        lowFreqFactor: num('low_freq_factor', undefined, rsRaw),
-        highFreqFactor: num('high_freq_factor', undefined, rsRaw),
-        originalMaxPositionEmbeddings: num('original_max_position_embeddings', undefined, rsRaw),
+        factor: num('factor', undefined, rsRaw, true),
+        lowFreqFactor: num('low_freq_factor', undefined, rsRaw, true),
+        highFreqFactor: num('high_freq_factor', undefined, rsRaw, true),
+        originalMaxPositionEmbeddings: num('original_max_position_embeddings', undefined, rsRaw, true),
       };
       if (ropeScaling.highFreqFactor === ropeScaling.lowFreqFactor) fail('rope_scaling', 'high_freq_factor equals low_freq_factor');
     } else if (kind !== 'default') {
@@ -173,6 +191,15 @@ export function parseConfig(json: unknown, where = 'config.json'): LmConfig {
   if (typeof mlpBias !== 'boolean') fail('mlp_bias', JSON.stringify(mlpBias));
   if (mt !== 'llama' && (attnBias || mlpBias)) fail(attnBias ? 'attention_bias' : 'mlp_bias', `true for model_type ${mt}`);
 
+  const rmsNormEps = (): number => {
+    const eps = num('rms_norm_eps', 1e-6, c, true);
+    if (eps > 1) throw new SmftError(`rms_norm_eps = ${eps} is out of range (a small positive number, e.g. 1e-6)`, where);
+    return eps;
+  };
+  if (c.smft_synthetic !== undefined && (typeof c.smft_synthetic !== 'string' || c.smft_synthetic.trim() === '')) {
+    throw new SmftError(`smft_synthetic must be a non-empty description (got ${JSON.stringify(c.smft_synthetic)})`, where);
+  }
+
   const unknown = Object.keys(c).filter((k) => !KNOWN_FIELDS.has(k));
   if (unknown.length) log.warn({ fields: unknown, config: where }, 'config.json fields not used by smft');
 
@@ -189,7 +216,7 @@ export function parseConfig(json: unknown, where = 'config.json'): LmConfig {
     numHeads,
     numKvHeads,
     headDim,
-    rmsNormEps: num('rms_norm_eps', 1e-6),
+    rmsNormEps: rmsNormEps(),
     ropeTheta,
     ropeScaling,
     maxPositionEmbeddings: int('max_position_embeddings', 2048),
@@ -200,6 +227,7 @@ export function parseConfig(json: unknown, where = 'config.json'): LmConfig {
     slidingWindow,
     bosTokenId: typeof c.bos_token_id === 'number' ? c.bos_token_id : null,
     eosTokenIds,
+    ...(typeof c.smft_synthetic === 'string' ? { synthetic: c.smft_synthetic } : {}),
   };
 }
 

@@ -5,7 +5,7 @@ import type { CausalLM } from './model.js';
 import { isEngine, tfEngine, type LmEngine } from './engine.js';
 import type { LmTokenizer } from './tokenizer.js';
 import { PLACEHOLDERS, fillTemplate } from './prompts.js';
-import { PromptBuilder, checkWords, commonPrefix } from './rate.js';
+import { PromptBuilder, checkFinite, checkWords, commonPrefix } from './rate.js';
 import { Progress } from '../util/progress.js';
 import { readSafetensors, writeSafetensors } from './safetensors.js';
 import { assertReplaceable } from '../util/marker.js';
@@ -25,6 +25,8 @@ export interface EmbedOptions {
   chat?: 'auto' | 'always' | 'never';
   batchSize?: number;
   progress?: boolean;
+  /** The model (folder or name) for error messages. */
+  modelName?: string;
 }
 
 /** Per-layer word representations, row-major [layers, words, hidden]. */
@@ -89,6 +91,11 @@ export async function embedWords(lm: CausalLM | LmEngine, tokenizer: LmTokenizer
             for (let j = 0; j < h; j++) mean[o + j] += x[j] / (b.end - b.start);
           }
         });
+      }
+      for (let l = 0; l < layers; l++) {
+        const from = (l * n + s) * h, to = (l * n + s + batch.length) * h;
+        checkFinite(last.subarray(from, to), opts.modelName, () => words.slice(s, s + batchSize));
+        checkFinite(mean.subarray(from, to), opts.modelName, () => words.slice(s, s + batchSize));
       }
       progress?.tick(batch.length);
       await new Promise((r) => setImmediate(r));

@@ -1,6 +1,7 @@
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { readText } from '../data/csv.js';
 import { SmftError } from '../util/errors.js';
 import { log } from '../util/log.js';
 import { canonicalDimension, dimensionsFor, type Dimension, type Lang } from '../data/dimensions.js';
@@ -51,7 +52,7 @@ export function loadTemplates(dir: string | undefined, lang: Lang): Map<Dimensio
     const path = join(root, f);
     const prev = out.get(dim);
     if (prev) throw new SmftError(`two templates for dimension '${dim}': ${prev.source} and ${path}`);
-    const text = readFileSync(path, 'utf8').replace(/^\uFEFF/, '').trimEnd();
+    const text = readText(path).trimEnd();
     if (!PLACEHOLDER_RE.test(text)) throw new SmftError(`template has no word placeholder (${PLACEHOLDERS.join(' or ')})`, path);
     PLACEHOLDER_RE.lastIndex = 0;
     out.set(dim, { dimension: dim, text, source: path });

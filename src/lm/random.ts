@@ -6,9 +6,12 @@ import { isKernel, HOST_TENSORS } from './weights.js';
 
 /**
  * A model with seeded random weights (uniform, scaled by 1/sqrt(fan-in); norms at 1), built in
- * memory tensor by tensor. For benchmarks and tests; no file involved.
+ * memory tensor by tensor. For benchmarks and tests; no file involved. Its config is marked
+ * synthetic (`synthetic`, written as config.json `smft_synthetic` if it is ever saved), so
+ * ratings made with it say so.
  */
-export function randomModel(cfg: LmConfig, seed = 0): CausalLM {
+export function randomModel(config: LmConfig, seed = 0): CausalLM {
+  const cfg: LmConfig = { ...config, synthetic: config.synthetic ?? `random weights (smft randomModel, seed ${seed}): not a trained model` };
   const rng = new Rng(seed);
   const params = new Map<string, tf.Tensor>();
   const host: Record<string, Float32Array> = {};

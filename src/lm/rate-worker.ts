@@ -30,6 +30,7 @@ try {
       words,
       templates,
       progress: false,
+      modelName: job.model,
       onRows: (rows) => post({ type: 'rows', rows }),
     });
     for (const k of Object.keys(total) as (keyof RateStats)[]) total[k] += stats[k];

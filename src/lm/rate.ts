@@ -43,6 +43,8 @@ export interface RateOptions extends PromptOptions {
   onRows?: (rows: RatingRow[]) => void | Promise<void>;
   /** Progress bar / log lines (default true). */
   progress?: boolean;
+  /** The model (folder or name) for error messages. */
+  modelName?: string;
 }
 
 export interface RateStats {
@@ -115,6 +117,19 @@ export function digitTokenIds(tokenizer: LmTokenizer): number[] {
     if (id === undefined) throw new SmftError(`the tokenizer has no single token for "${d}"; cannot read ratings`, tokenizer.dir);
     return id;
   });
+}
+
+/**
+ * A forward pass that yields NaN or ±Inf (NaN weights, a config with an impossible
+ * rms_norm_eps or rope_theta, …) is an error naming the model: never a row of empty cells.
+ */
+export function checkFinite(values: ArrayLike<number>, model: string | undefined, words: () => string[], dimension?: string): void {
+  for (let i = 0; i < values.length; i++) {
+    if (Number.isFinite(values[i])) continue;
+    const w = words();
+    const at = w.length ? ` (first batch: ${w.slice(0, 3).map((x) => `'${x}'`).join(', ')}${dimension ? ` on ${dimension}` : ''})` : '';
+    throw new SmftError(`the model's forward pass gives non-finite values (${values[i]})${at}: its weights or config.json are broken (NaN weights, rms_norm_eps, rope_theta?); no ratings written for them`, model);
+  }
 }
 
 /** Renormalise six logits and summarise them. */
@@ -194,6 +209,7 @@ export async function rateWords(lm: CausalLM | LmEngine, tokenizer: LmTokenizer,
             logitsAt: suffixes.map((x) => x.length - 1),
             tokenIds: digits,
           }, prefix ?? undefined);
+          checkFinite(logits, opts.modelName, () => idx.map((i) => job.words[i]), job.template.dimension);
           const batchRows = idx.map((i, r) => ratingFromLogits(job.words[i], job.template.dimension, logits.subarray(r * 6, r * 6 + 6)));
           for (const x of suffixes) stats.forwardTokens += x.length;
           stats.prompts += batchRows.length;

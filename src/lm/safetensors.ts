@@ -2,6 +2,8 @@ import { openSync, readSync, closeSync, fstatSync, existsSync, readFileSync } fr
 import { join } from 'node:path';
 import { SmftError } from '../util/errors.js';
 import { writeFileAtomic } from '../util/atomic.js';
+import { pathInside } from '../util/names.js';
+import { checkInputFile } from '../util/input.js';
 
 /**
  * safetensors: 8-byte little-endian header length N, N bytes of JSON header
@@ -45,7 +47,7 @@ export class SafetensorsFile {
   }
 
   static open(path: string): SafetensorsFile {
-    if (!existsSync(path)) throw new SmftError('file not found', path);
+    checkInputFile(path, { what: 'safetensors' });
     const fd = openSync(path, 'r');
     const f = new SafetensorsFile(path, fd);
     try {
@@ -144,7 +146,7 @@ export class WeightSource {
         for (const [name, file] of Object.entries(map)) {
           let f = byFile.get(file);
           if (!f) {
-            const p = join(dir, file);
+            const p = pathInside(dir, file, 'shard name in model.safetensors.index.json', index);
             if (!existsSync(p)) throw new SmftError(`shard '${file}' listed in model.safetensors.index.json is missing`, dir);
             f = SafetensorsFile.open(p);
             byFile.set(file, f);

@@ -3,6 +3,7 @@ import { dirname, isAbsolute, resolve } from 'node:path';
 import { readJsonFile } from '../util/json.js';
 import { SmftError } from '../util/errors.js';
 import { BOOTSTRAP_MAX, SEED_MAX } from '../util/limits.js';
+import { bareName } from '../util/names.js';
 import type { Lang } from '../data/dimensions.js';
 import type { BackendName } from '../lm/backend.js';
 import { INFERENCE_CHOICES, type InferenceChoice } from '../lm/runtime-choice.js';
@@ -43,6 +44,14 @@ export function loadStudyConfig(file: string, root: string): StudyConfig {
   const unknown = Object.keys(raw).filter((k) => !known.has(k));
   if (unknown.length) throw new SmftError(`unknown field(s) ${unknown.join(', ')}`, file);
   const cfg = { ...DEFAULTS, ...raw, rate: { ...DEFAULTS.rate, ...raw.rate }, evaluate: { ...DEFAULTS.evaluate, ...raw.evaluate }, report: { ...DEFAULTS.report, ...raw.report } } as StudyConfig;
+  // The name and the condition ids become folder names (runs/<name>/train-<id>): bare names only.
+  bareName(cfg.name, '"name"', file);
+  if (!cfg.conditions || typeof cfg.conditions !== 'object' || Array.isArray(cfg.conditions)) throw new SmftError('"conditions" must be an object {condition id: recipe}', file);
+  for (const [id, recipe] of Object.entries(cfg.conditions)) {
+    bareName(id, 'condition id', file);
+    if (id === 'base') throw new SmftError('condition id "base" is reserved for the base model', file);
+    if (typeof recipe !== 'string' || !recipe) throw new SmftError(`condition "${id}": the recipe must be a name or a path`, file);
+  }
   if (!cfg.languages.every((l) => l === 'en' || l === 'nl')) throw new SmftError('"languages" must list en and/or nl', file);
   if (!INFERENCE_CHOICES.includes(cfg.inference)) throw new SmftError(`"inference" must be one of ${INFERENCE_CHOICES.join(', ')}, got ${JSON.stringify(cfg.inference)}`, file);
   const whole = (v: unknown, field: string, min: number, max: number): void => {

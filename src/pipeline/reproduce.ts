@@ -1,5 +1,5 @@
-import { existsSync, mkdirSync, readdirSync, statSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { existsSync, mkdirSync, readFileSync, readdirSync, statSync } from 'node:fs';
+import { join, relative, resolve } from 'node:path';
 import { loadNorms, promptWords } from '../data/norms.js';
 import { loadPredictions } from '../data/predictions.js';
 import { PAPER_FILES } from '../data/sources.js';
@@ -13,14 +13,18 @@ import { initBackend } from '../lm/backend.js';
 import { onnxForInference } from '../lm/runtime-choice.js';
 import { embedWords, saveEmbeddings, loadEmbeddings } from '../lm/embed.js';
 import { loadModel, type LoadedModel } from '../lm/load.js';
-import { PredictionsWriter } from '../lm/predictions.js';
+import { PredictionsWriter, ratingsModelInfo } from '../lm/predictions.js';
 import { loadTemplates } from '../lm/prompts.js';
 import { rateWords } from '../lm/rate.js';
 import { buildReport } from '../report/index.js';
 import { rateWithHead, trainGloveHead } from '../train/recipes.js';
-import { headRatingRows } from '../train/predict.js';
+import { headRatingIdentity, headRatingRows } from '../train/predict.js';
+import { localRatingIdentity, modelIdentity, templatesIdentity } from '../lm/identity.js';
+import { resolveModelDir } from '../lm/hub.js';
+import { contentSha256 } from '../util/filehash.js';
+import { adapterChecksum } from '../train/lora/peft.js';
 import { inferenceModel } from '../train/lora/inference.js';
-import { runRecipe } from '../train/lora/recipes.js';
+import { loadRecipe, runRecipe } from '../train/lora/recipes.js';
 import { log } from '../util/log.js';
 import { readJsonFile } from '../util/json.js';
 import { assertReplaceable, markOutput } from '../util/marker.js';
@@ -30,17 +34,22 @@ import type { StudyConfig } from './config.js';
 
 export interface ReproduceResult { runDir: string; stages: StageResult[]; results: Partial<Record<Lang, EvaluationResults>>; reports: Partial<Record<Lang, string>> }
 
-/** Identity of the data directory's inputs (sizes and times), for the stage hashes. */
-function dataIdentity(dataDir: string): Record<string, string> {
+/**
+ * Identity of the data directory's inputs for the stage hashes: the content hash of every file
+ * (by path relative to the folder), so an edited norms file reruns what reads it. Large files
+ * are hashed once and recognised by size, mtime and inode afterwards (util/filehash.ts).
+ */
+async function dataIdentity(dataDir: string): Promise<Record<string, string>> {
   const out: Record<string, string> = {};
-  const walk = (d: string) => {
-    for (const f of readdirSync(d)) {
+  const walk = async (d: string): Promise<void> => {
+    for (const f of readdirSync(d).sort()) {
       const p = join(d, f);
       const s = statSync(p);
-      if (s.isDirectory()) walk(p); else out[p.slice(dataDir.length + 1)] = `${s.size}`;
+      if (s.isDirectory()) await walk(p);
+      else if (s.isFile()) out[relative(dataDir, p)] = await contentSha256(p);
     }
   };
-  if (existsSync(dataDir)) walk(dataDir);
+  if (existsSync(dataDir)) await walk(dataDir);
   return out;
 }
 
@@ -58,7 +67,7 @@ export async function reproduce(cfg: StudyConfig, opts: { runDir: string; dataDi
   markOutput(runDir, 'study');
   cleanStaleTemps(runDir);
   const stages: StageResult[] = [];
-  const data = dataIdentity(opts.dataDir);
+  const data = await dataIdentity(opts.dataDir);
   const evalFile = (lang: Lang) => join(opts.dataDir, lang === 'en' ? PAPER_FILES.evalEn : PAPER_FILES.evalNl);
   const words = new Map<Lang, string[]>();
   for (const lang of cfg.languages) {
@@ -70,12 +79,13 @@ export async function reproduce(cfg: StudyConfig, opts: { runDir: string; dataDi
   const onnx = await onnxForInference(cfg.inference, await initBackend(cfg.backend));
   let lm: LoadedModel | undefined;
   const model = async () => (lm ??= await loadModel(cfg.model, { backend: cfg.backend }));
-  const modelKey = { model: cfg.model };
+  // Stages are keyed on the model's content (config, tokenizer, weights), not on its path.
+  const modelKey = { model: await modelIdentity(await resolveModelDir(cfg.model)) };
 
   // Fine-tuning: one LoRA run per condition.
   const trained = new Map<string, StageResult>();
   for (const [cond, recipe] of Object.entries(cfg.conditions)) {
-    const s = await runStage(runDir, `train-${cond}`, { modelKey, recipe, data }, async (dir) => {
+    const s = await runStage(runDir, `train-${cond}`, { modelKey, recipe: loadRecipe(recipe), data }, async (dir) => {
       await runRecipe(recipe, { model: await model(), out: dir, dataDir: opts.dataDir, resume: true, inference: onnx });
     });
     stages.push(s);
@@ -88,13 +98,16 @@ export async function reproduce(cfg: StudyConfig, opts: { runDir: string; dataDi
     const files: string[] = [];
     for (const cond of ['base', ...Object.keys(cfg.conditions)]) {
       const ck = trained.get(cond);
-      const s = await runStage(runDir, `rate-${cond}-${lang}`, { modelKey, ck: ck?.key, rate: cfg.rate, words: words.get(lang), lang }, async (dir) => {
+      const templates = templatesIdentity(loadTemplates(cfg.rate.prompts ? resolve(cfg.rate.prompts) : undefined, lang));
+      const s = await runStage(runDir, `rate-${cond}-${lang}`, { modelKey, ck: ck?.key, rate: { batchSize: cfg.rate.batchSize }, templates, words: words.get(lang), lang }, async (dir) => {
         const loaded = await model();
         const im = await inferenceModel(loaded.model, { onnx, checkpoint: ck?.dir });
         try {
-          const writer = new PredictionsWriter(join(dir, 'predictions.csv'), cond);
+          const templates = loadTemplates(cfg.rate.prompts ? resolve(cfg.rate.prompts) : undefined, lang);
+          const identity = await localRatingIdentity(loaded, { adapter: im.dir ? adapterChecksum(im.dir) : null, templates, lang });
+          const writer = new PredictionsWriter(join(dir, 'predictions.csv'), cond, identity);
           await rateWords(im.engine, loaded.tokenizer, {
-            words: words.get(lang)!, templates: loadTemplates(cfg.rate.prompts ? resolve(cfg.rate.prompts) : undefined, lang), lang,
+            words: words.get(lang)!, templates, lang, modelName: loaded.dir,
             batchSize: cfg.rate.batchSize, skip: (w, d) => writer.has(w, d), onRows: (rows) => writer.append(rows),
           });
         } finally {
@@ -112,7 +125,7 @@ export async function reproduce(cfg: StudyConfig, opts: { runDir: string; dataDi
     const s = await runStage(runDir, 'glove-head', { data, words: words.get('en') }, async (dir) => {
       await trainGloveHead({ out: join(dir, 'head'), dataDir: opts.dataDir });
       const r = await rateWithHead({ head: join(dir, 'head'), words: words.get('en')! });
-      const writer = new PredictionsWriter(join(dir, 'predictions.csv'), 'glove_head');
+      const writer = new PredictionsWriter(join(dir, 'predictions.csv'), 'glove_head', headRatingIdentity(join(dir, 'head'), r.config));
       writer.append(headRatingRows(r));
     });
     stages.push(s);
@@ -126,7 +139,7 @@ export async function reproduce(cfg: StudyConfig, opts: { runDir: string; dataDi
       const loaded = await model();
       const im = await inferenceModel(loaded.model, { onnx });
       try {
-        saveEmbeddings(join(dir, 'hidden.safetensors'), await embedWords(im.engine, loaded.tokenizer, { words: words.get('en')!, lang: 'en', batchSize: cfg.rate.batchSize }), loaded.name);
+        saveEmbeddings(join(dir, 'hidden.safetensors'), await embedWords(im.engine, loaded.tokenizer, { words: words.get('en')!, lang: 'en', batchSize: cfg.rate.batchSize, modelName: loaded.dir }), loaded.name);
       } finally {
         await im.release();
       }
@@ -149,6 +162,8 @@ export async function reproduce(cfg: StudyConfig, opts: { runDir: string; dataDi
       // The paper's table is keyed by the English word; its rows line up with the norms' words.
       if (cfg.published) mergePublished(table, loadPredictions([evalFile(lang)], { lang }), norms.words);
       const ev = await evaluate(table, { bootstrap: cfg.evaluate.bootstrap, seed: cfg.evaluate.seed, metric: cfg.evaluate.metric });
+      const info = ratingsModelInfo(files, ev.results.models);
+      if (Object.keys(info).length) ev.results.model_info = info;
       const extra: Record<string, string> = {};
       if (lang === 'en' && embedFile) {
         const e = loadEmbeddings(embedFile);

@@ -11,6 +11,8 @@ import { runCheckpoints } from '../train/lora/apply.js';
 import { inferenceModel } from '../train/lora/inference.js';
 import type { OnnxDevice } from '../lm/runtime-choice.js';
 import { SmftError } from '../util/errors.js';
+import { localRatingIdentity } from '../lm/identity.js';
+import { adapterChecksum } from '../train/lora/peft.js';
 
 export interface TrajectoryPoint { step: number; checkpoint: string; rsa: Record<string, number>; meanDimensionRho: number }
 
@@ -30,8 +32,9 @@ export async function alignmentTrajectory(
     const im = await inferenceModel(lm.model, { onnx: opts.onnx ?? false, checkpoint: dir || undefined });
     try {
       const file = join(outDir, `step-${step}.csv`);
-      const writer = new PredictionsWriter(file, 'model');
-      await rateWords(im.engine, lm.tokenizer, { words, templates, lang, batchSize: opts.batchSize ?? 16, progress: false, skip: (w, d) => writer.has(w, d), onRows: (r) => writer.append(r) });
+      const identity = await localRatingIdentity(lm, { adapter: im.dir ? adapterChecksum(im.dir) : null, templates, lang });
+      const writer = new PredictionsWriter(file, 'model', identity);
+      await rateWords(im.engine, lm.tokenizer, { words, templates, lang, batchSize: opts.batchSize ?? 16, progress: false, modelName: lm.dir, skip: (w, d) => writer.has(w, d), onRows: (r) => writer.append(r) });
       const ev = await evaluate(loadPredictions([file], { lang, norms }), { bootstrap: 0 });
       const r = ev.results;
       const dims = Object.keys(r.dimensions);

@@ -5,6 +5,7 @@
 import { join, resolve } from 'node:path';
 import { writeFileSync, mkdirSync } from 'node:fs';
 import { SmftError } from '../util/errors.js';
+import { bareName } from '../util/names.js';
 import { writeDirAtomic } from '../util/atomic.js';
 import { log } from '../util/log.js';
 import { buildFigures, type Skipped } from './figures.js';
@@ -67,6 +68,8 @@ export async function buildReport(resultsDir: string, opts: ReportOptions = {}):
   };
   const set = buildFigures(ev, { word, wordExplicit: opts.word !== undefined, runs });
   if (set.wordError) throw new SmftError(set.wordError, join(dir, 'ratings.csv'));
+  // Figure file names are made from subset names read from the results: data, never a path.
+  for (const f of set.figures) bareName(`${f.name}.svg`, 'figure file name (from the subset names in the results)', dir);
 
   const rendered: RenderedFigure[] = [];
   const warnings: Record<string, string[]> = {};

@@ -7,7 +7,12 @@ import { SmftError } from '../util/errors.js';
 import { log } from '../util/log.js';
 import { selectRows, type FeatureMatrix } from '../features/matrix.js';
 import type { Head } from './head.js';
-import type { HeadCheckpointConfig } from './checkpoint.js';
+import { HEAD_CONFIG, HEAD_WEIGHTS, type HeadCheckpointConfig } from './checkpoint.js';
+import type { RatingIdentity } from '../lm/predictions.js';
+import { smftVersion } from '../eval/provenance.js';
+import { sha256 } from '../util/hash.js';
+import { readFileSync } from 'node:fs';
+import { basename, join } from 'node:path';
 
 export interface HeadRatings {
   /** Words in the order asked (or the features' order). */
@@ -31,6 +36,12 @@ export function headRatingRows(r: HeadRatings): Array<{ word: string; dimension:
   return r.words.flatMap((word, i) => r.dimensions.map((d, j) => ({
     word, dimension: d as Dimension, rating: r.values[i * K + j], argmax: NaN, p0: NaN, p1: NaN, p2: NaN, p3: NaN, p4: NaN, p5: NaN,
   })));
+}
+
+/** What produced a head's ratings: the head checkpoint's files, its features and smft. */
+export function headRatingIdentity(dir: string, config: HeadCheckpointConfig): RatingIdentity {
+  const parts = [HEAD_CONFIG, HEAD_WEIGHTS].map((f) => [f, sha256(readFileSync(join(dir, f)))]);
+  return { kind: 'head', model: basename(dir), head: `sha256:${sha256(JSON.stringify(parts))}`, features: config.featureSource, smft: smftVersion() };
 }
 
 export interface PredictOptions {

@@ -40,7 +40,10 @@ import type { TrainObjective } from './lora/objective.js';
 export interface LoraTrainConfig extends OptimizerSettings {
   /** Passes over the training examples. */
   epochs: number;
-  /** Stop after this many optimizer updates (0 = epochs decide). The schedule spans the smaller. */
+  /**
+   * Run exactly this many optimizer updates, over as many epochs as that takes; `epochs` is then
+   * ignored (Hugging Face's max_steps). 0 = `epochs` decide.
+   */
   maxSteps: number;
   /** Warm-up in updates; when set, instead of warmupRatio. */
   warmupSteps: number | null;
@@ -272,7 +275,8 @@ export async function trainLora(opts: TrainLoraOptions): Promise<TrainLoraResult
   if (nTrain === 0) throw new SmftError('no training examples left after the validation split');
   const eff = cfg.batchSize * cfg.gradAccumSteps;
   const stepsPerEpoch = Math.ceil(nTrain / eff);
-  const totalSteps = cfg.maxSteps > 0 ? Math.min(cfg.maxSteps, cfg.epochs * stepsPerEpoch) : cfg.epochs * stepsPerEpoch;
+  // maxSteps > 0 runs exactly that many updates, over as many epochs as it takes (Hugging Face's max_steps).
+  const totalSteps = cfg.maxSteps > 0 ? cfg.maxSteps : cfg.epochs * stepsPerEpoch;
   const schedule: ScheduleConfig = {
     kind: cfg.schedule, totalSteps, minLrRatio: cfg.minLrRatio,
     warmupSteps: cfg.warmupSteps ?? warmupFromRatio(cfg.warmupRatio, totalSteps),
@@ -298,7 +302,7 @@ export async function trainLora(opts: TrainLoraOptions): Promise<TrainLoraResult
     log.info({ runDir }, 'nothing to resume; starting a new run');
   }
   if (latest) {
-    const ck = await loadTrainingCheckpoint(latest, model, { baseInfo: base, expectRank: lora.r });
+    const ck = await loadTrainingCheckpoint(latest, model, { baseInfo: base, expectRank: lora.r, run: { totalSteps, stepsPerEpoch, train: split.train } });
     const diff = diffConfig(ck.state.config, JSON.parse(JSON.stringify(runConfig)));
     if (diff.length) {
       ck.adapters.dispose();

@@ -77,7 +77,7 @@ describe('safetensors', () => {
     const bad = join(tmp, 'badshape.safetensors');
     writeFileSync(bad, rawSafetensors({ a: { dtype: 'F32', shape: [3], data_offsets: [0, 8] } }, new Uint8Array(8)));
     assert.throws(() => readSafetensors(bad), /needs 12 bytes/);
-    assert.throws(() => readSafetensors(join(tmp, 'missing.safetensors')), (e: unknown) => e instanceof SmftError && /cannot read/.test(e.message));
+    assert.throws(() => readSafetensors(join(tmp, 'missing.safetensors')), (e: unknown) => e instanceof SmftError && /missing\.safetensors: file not found$/.test(e.message));
   });
 });
 

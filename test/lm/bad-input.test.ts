@@ -146,6 +146,19 @@ test('config refusals name the field', () => {
   refuse({ num_key_value_heads: 3 }, /unsupported num_key_value_heads/);
   refuse({ quantization_config: { quant_method: 'gptq' } }, /unsupported quantization_config/);
   refuse({ hidden_size: 0 }, /hidden_size must be a positive integer/);
+  // Fields outside their domain are refused when read, not met as NaN in a forward pass.
+  refuse({ rms_norm_eps: -1 }, /rms_norm_eps must be a positive number \(got -1\)/);
+  refuse({ rms_norm_eps: 0 }, /rms_norm_eps must be a positive number/);
+  refuse({ rms_norm_eps: 3 }, /rms_norm_eps = 3 is out of range/);
+  refuse({ rope_theta: 0 }, /rope_theta must be a positive number \(got 0\)/);
+  refuse({ rope_theta: -10000 }, /rope_theta must be a positive number/);
+  refuse({ num_hidden_layers: 1e9 }, /num_hidden_layers = 1000000000 is out of range \(at most 1024\)/);
+  refuse({ vocab_size: 2 ** 40 }, /vocab_size = \d+ is out of range/);
+  refuse({ num_hidden_layers: 2.5 }, /num_hidden_layers must be a positive integer/);
+  refuse({ rope_scaling: { rope_type: 'llama3', factor: -8, low_freq_factor: 1, high_freq_factor: 4, original_max_position_embeddings: 64 } }, /factor must be a positive number/);
+  refuse({ smft_synthetic: '' }, /smft_synthetic must be a non-empty description/);
+  assert.equal(parseConfig(base).synthetic, base.smft_synthetic);
+  assert.match(base.smft_synthetic, /random weights/);
   // Mistral without a window is a Llama; with one it is accepted as a length limit.
   const m = parseConfig({ ...base, model_type: 'mistral', architectures: ['MistralForCausalLM'], sliding_window: 4096 });
   assert.equal(m.slidingWindow, 4096);

@@ -117,10 +117,22 @@ test('empty words are refused', async () => {
 test('predictions CSV: append, resume skipping rated pairs, repair of a cut-off line', async () => {
   const path = join(tmp, 'pred', 'predictions.csv');
   const templates = new Map([...loadTemplates(undefined, 'nl')].slice(0, 2));
-  const w1 = new PredictionsWriter(path, 'tiny-qwen2');
+  const id = { kind: 'local', model: 'tiny-qwen2', weights: 'sha256:aa', adapter: null, templates: 'sha256:bb', lang: 'nl', smft: '0' };
+  const w1 = new PredictionsWriter(path, 'tiny-qwen2', id);
   await rateWords(qwen.model, qwen.tokenizer, { words: WORDS.slice(0, 3), templates, lang: 'nl', onRows: (r) => w1.append(r), progress: false });
   appendFileSync(path, 'apple,zien,tiny-qwen2,1.2'); // an interrupted write
-  const w2 = new PredictionsWriter(path, 'tiny-qwen2');
+  // Resuming with anything else (here: other weights) is refused, and the file is left as it was.
+  const before = readFileSync(path);
+  assert.throws(() => new PredictionsWriter(path, 'tiny-qwen2', { ...id, weights: 'sha256:cc' }),
+    (e: Error) => e instanceof SmftError && /6 rating\(s\) of model 'tiny-qwen2' here were made with another weights: "sha256:aa" → "sha256:cc"/.test(e.message) && !e.message.includes('\n'));
+  assert.ok(readFileSync(path).equals(before));
+  // Another model id in the same file has its own record.
+  const other = new PredictionsWriter(path, 'other', { ...id, weights: 'sha256:cc' });
+  assert.equal(other.count, 0);
+  const meta = JSON.parse(readFileSync(`${path}.meta.json`, 'utf8'));
+  assert.deepEqual(Object.keys(meta.models).sort(), ['other', 'tiny-qwen2']);
+  assert.equal(meta.models['tiny-qwen2'].identity.weights, 'sha256:aa');
+  const w2 = new PredictionsWriter(path, 'tiny-qwen2', id);
   assert.equal(w2.count, 6);
   const res = await rateWords(qwen.model, qwen.tokenizer, {
     words: WORDS, templates, lang: 'nl', skip: (w, d) => w2.has(w, d), onRows: (r) => w2.append(r), progress: false,
@@ -131,7 +143,13 @@ test('predictions CSV: append, resume skipping rated pairs, repair of a cut-off 
   assert.equal(lines.length, 1 + WORDS.length * 2);
   assert.ok(lines.some((l) => l.startsWith('zoë,horen,tiny-qwen2,')));
   writeFileSync(join(tmp, 'other.csv'), 'a,b,c\n1,2,3\n');
-  assert.throws(() => new PredictionsWriter(join(tmp, 'other.csv'), 'm'), /not a smft predictions file/);
+  assert.throws(() => new PredictionsWriter(join(tmp, 'other.csv'), 'm', id), /not a smft predictions file/);
+  // Ratings without a record (an older smft, or made by hand) cannot be resumed.
+  const bare = join(tmp, 'bare.csv');
+  writeFileSync(bare, `${PREDICTION_COLUMNS.join(',')}\napple,zien,m,1,1,0,1,0,0,0,0\n`);
+  assert.throws(() => new PredictionsWriter(bare, 'm', id), /1 rating\(s\) of model 'm' have no record of what produced them \(.*bare\.csv\.meta\.json\)/);
+  writeFileSync(`${bare}.meta.json`, '{"some": "file"}');
+  assert.throws(() => new PredictionsWriter(bare, 'm', id), /bare\.csv\.meta\.json: not an smft ratings record/);
 });
 
 function mkdirp(d: string): string {

@@ -11,6 +11,7 @@ import { provenance } from '../../eval/provenance.js';
 import { layersCsv, toJson, writeEvaluation } from '../../eval/write.js';
 import { layerwiseRsa, type LayerRsa } from '../../eval/representations.js';
 import { loadEmbeddings } from '../../lm/embed.js';
+import { ratingsModelInfo } from '../../lm/predictions.js';
 import { writeDirAtomic } from '../../util/atomic.js';
 import { writeFileSync } from 'node:fs';
 import { SmftError } from '../../util/errors.js';
@@ -116,6 +117,8 @@ export function registerEvaluate(program: Command): void {
         if (e instanceof SmftError && e.code === BAD_INDICES) throw new SmftError(e.message.replace(/^bootstrap indices: /, ''), indicesFile);
         throw e;
       }
+      const info = ratingsModelInfo(files, ev.results.models);
+      if (Object.keys(info).length) ev.results.model_info = info;
       const prov = await provenance({ seed: f.seed, dataFiles, predictions: files });
       const extra: Record<string, string> = {};
       if (f.representations) {
@@ -159,7 +162,8 @@ async function evaluateRepresentations(f: EvaluateFlags, dataDir: string, out: s
     writeFileSync(`${tmp}/layers.csv`, layersCsv(layers));
   }, { kind: 'evaluation' });
   for (const [subset, rows] of Object.entries(layers)) {
-    const best = rows.filter((r) => Number.isFinite(r.rho)).reduce((a, b) => (b.rho > a.rho ? b : a), { layer: -1, pooling: "-", rho: NaN });
-    process.stdout.write(`${subset}: best layer ${best.layer} (${best.pooling}) ρ = ${best.rho.toFixed(3)}\n`);
+    // (A NaN start would win every comparison: start from the first finite layer.)
+    const best = rows.filter((r) => Number.isFinite(r.rho)).reduce<LayerRsa | undefined>((a, b) => (!a || b.rho > a.rho ? b : a), undefined);
+    process.stdout.write(best ? `${subset}: best layer ${best.layer} (${best.pooling}) ρ = ${best.rho.toFixed(3)}\n` : `${subset}: no layer has a finite ρ\n`);
   }
 }

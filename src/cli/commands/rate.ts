@@ -17,7 +17,9 @@ import { rateWordsParallel } from '../../lm/parallel.js';
 import { rateWordsDecimal, RATING_READS, type RatingRead } from '../../lm/decimal.js';
 import { embedWords, saveEmbeddings } from '../../lm/embed.js';
 import { rateWithHead } from '../../train/recipes.js';
-import { headRatingRows } from '../../train/predict.js';
+import { headRatingIdentity, headRatingRows } from '../../train/predict.js';
+import { localRatingIdentity } from '../../lm/identity.js';
+import { adapterChecksum } from '../../train/lora/peft.js';
 import { checkpointBaseModel } from './train-lora.js';
 import { defaultOutput, prepareOutput, safeName } from '../../util/output.js';
 import { action, checkThreads, choiceOption, intOption, numberOption, threadsOption, BACKEND_HELP, FORCE_HELP, OVERSUBSCRIBE_HELP } from '../run.js';
@@ -94,7 +96,7 @@ export function registerRate(program: Command): void {
       if (f.api) return rateThroughApi({ ...f, out } as RateFlags & ApiRateFlags, words);
       if (f.head) {
         const r = await rateWithHead({ head: resolve(f.head), words });
-        const writer = new PredictionsWriter(out, f.modelId ?? 'head');
+        const writer = new PredictionsWriter(out, f.modelId ?? 'head', headRatingIdentity(resolve(f.head), r.config));
         writer.append(headRatingRows(r).filter((row) => !writer.has(row.word, row.dimension)));
         process.stdout.write(`${out}\n`);
         return;
@@ -103,27 +105,42 @@ export function registerRate(program: Command): void {
       const checkpoint = f.checkpoint ? resolve(f.checkpoint) : undefined;
       const lm = await loadModel(checkpoint && !f.model ? checkpointBaseModel(checkpoint) : f.model!);
       const templates = loadTemplates(f.prompts ? resolve(f.prompts) : undefined, f.lang);
-      const writer = new PredictionsWriter(out, f.modelId ?? lm.name);
-      const common = { words, templates, lang: f.lang, batchSize: f.batchSize, prefixCache: f.prefixCache, skip: (w: string, d: Dimension) => writer.has(w, d), onRows: (rows: RatingRow[]) => writer.append(rows) };
+      const modelId = f.modelId ?? lm.name;
+      // What makes these ratings: recorded beside the CSV; a resume with anything else is refused.
+      const open = async (adapterDir?: string) => new PredictionsWriter(out, modelId,
+        { ...await localRatingIdentity(lm, { adapter: adapterDir ? adapterChecksum(adapterDir) : null, templates, lang: f.lang }), ...(f.read !== 'digits' ? { read: f.read } : {}) });
+      const common = (writer: PredictionsWriter) => ({
+        words, templates, lang: f.lang, batchSize: f.batchSize, prefixCache: f.prefixCache, modelName: lm.dir,
+        skip: (w: string, d: Dimension) => writer.has(w, d), onRows: (rows: RatingRow[]) => writer.append(rows),
+      });
       let stats;
-      if (f.read !== 'digits') {
-        const im = await inferenceModel(lm.model, { onnx: runtime.onnx, checkpoint, modelName: lm.name });
-        try {
-          ({ stats } = await rateWordsDecimal(im.engine, lm.tokenizer, { ...common, read: f.read }));
-        } finally {
-          await im.release();
+      let writer: PredictionsWriter | undefined;
+      try {
+        if (f.read !== 'digits') {
+          const im = await inferenceModel(lm.model, { onnx: runtime.onnx, checkpoint, modelName: lm.name });
+          try {
+            writer = await open(im.dir);
+            ({ stats } = await rateWordsDecimal(im.engine, lm.tokenizer, { ...common(writer), read: f.read }));
+          } finally {
+            await im.release();
+          }
+        } else if (!runtime.onnx && f.workers > 1 && !checkpoint) {
+          writer = await open();
+          ({ stats } = await rateWordsParallel({ ...common(writer), model: lm.dir, backend: runtime.tfBackend as BackendName, workers: f.workers }));
+        } else {
+          if (runtime.onnx && f.workers > 1) log.warn({ workers: f.workers }, 'ONNX Runtime uses every core in one process; --workers ignored');
+          // On ONNX Runtime the adapter is merged into the weights (same ratings, base speed).
+          const im = await inferenceModel(lm.model, { onnx: runtime.onnx, checkpoint, modelName: lm.name });
+          try {
+            writer = await open(im.dir);
+            ({ stats } = await rateWords(im.engine, lm.tokenizer, common(writer)));
+          } finally {
+            await im.release();
+          }
         }
-      } else if (!runtime.onnx && f.workers > 1 && !checkpoint) {
-        ({ stats } = await rateWordsParallel({ ...common, model: lm.dir, backend: runtime.tfBackend as BackendName, workers: f.workers }));
-      } else {
-        if (runtime.onnx && f.workers > 1) log.warn({ workers: f.workers }, 'ONNX Runtime uses every core in one process; --workers ignored');
-        // On ONNX Runtime the adapter is merged into the weights (same ratings, base speed).
-        const im = await inferenceModel(lm.model, { onnx: runtime.onnx, checkpoint, modelName: lm.name });
-        try {
-          ({ stats } = await rateWords(im.engine, lm.tokenizer, common));
-        } finally {
-          await im.release();
-        }
+      } catch (e) {
+        writer?.discardIfEmpty();
+        throw e;
       }
       log.info({ ...stats }, `rated ${stats.prompts} prompts; prefix caching saved ${stats.tokensSaved} of ${stats.fullTokens} forward tokens`);
       process.stdout.write(`${out}\n`);
@@ -155,7 +172,7 @@ export function registerRate(program: Command): void {
       const lm = await loadModel(f.model);
       const im = await inferenceModel(lm.model, { onnx: runtime.onnx, checkpoint: f.checkpoint ? resolve(f.checkpoint) : undefined, modelName: lm.name });
       try {
-        const e = await embedWords(im.engine, lm.tokenizer, { words, lang: f.lang, prompt: f.prompt, batchSize: f.batchSize });
+        const e = await embedWords(im.engine, lm.tokenizer, { words, lang: f.lang, prompt: f.prompt, batchSize: f.batchSize, modelName: lm.dir });
         saveEmbeddings(out, e, lm.name);
       } finally {
         await im.release();

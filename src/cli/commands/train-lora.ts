@@ -1,4 +1,5 @@
-import { basename, join, resolve } from 'node:path';
+import { basename, isAbsolute, join, resolve } from 'node:path';
+import { isHubId } from '../../util/names.js';
 import { mkdirSync } from 'node:fs';
 import Papa from 'papaparse';
 import { resolveDataDir } from '../../data/datadir.js';
@@ -31,8 +32,13 @@ export async function trainLoraRecipe(opts: { recipe: string; model?: string; ou
 export function checkpointBaseModel(path: string): string {
   const dir = resolveCheckpointDir(path);
   const files = readAdapterFiles(dir);
-  if (!files.baseName) throw new SmftError('the adapter does not name its base model (adapter_config.json base_model_name_or_path); pass --model', dir);
-  return files.baseName;
+  const name = files.baseName;
+  if (!name) throw new SmftError('the adapter does not name its base model (adapter_config.json base_model_name_or_path); pass --model', dir);
+  // A name from the checkpoint's data: a hub id (downloaded into the cache) or an absolute folder, nothing relative.
+  if (!isHubId(name) && !isAbsolute(name)) {
+    throw new SmftError(`adapter_config.json base_model_name_or_path ${JSON.stringify(name).slice(0, 80)} is neither a Hugging Face hub id nor an absolute folder; pass --model`, dir);
+  }
+  return name;
 }
 
 export function registerMerge(program: Command): void {

@@ -24,7 +24,7 @@ export function registerTrain(program: Command): void {
     .option('--model <path|id>', 'base model: local Hugging Face folder or hub id (LoRA recipes)')
     .option('--backend <name>', 'TF.js backend', choiceOption('backend', BACKENDS), 'auto')
     .option('--seed <n>', 'seed (overrides the recipe; 0 … 4294967295)', seedOption())
-    .option('--steps <n>', 'training steps (overrides the recipe; LoRA)', intOption('steps', 1, 1e9))
+    .option('--steps <n>', 'run exactly n optimizer steps, over as many epochs as needed (as Hugging Face max_steps; overrides the recipe; LoRA)', intOption('steps', 1, 1e9))
     .option('--resume', 'continue from the last checkpoint in --out, exactly')
     .option('--targets <kind>', "LoRA: smft (the recipe's objective, default) or paper (the paper's answer texts, full-vocabulary cross-entropy; rate with --read decimal)", choiceOption('targets', ['smft', 'paper'] as const))
     .option('--set <key=value>', 'LoRA: override a recipe setting, e.g. train.lr=1e-4 (repeatable)', collect)

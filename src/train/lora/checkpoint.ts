@@ -25,10 +25,10 @@ import { readSafetensors, writeSafetensors, type F32Tensor } from '../../lm/safe
 import type { CausalLM } from '../../lm/model.js';
 import type { AdamWState } from '../adamw.js';
 import type { LoraAdapters } from './adapter.js';
-import { ADAPTER_CONFIG, ADAPTER_WEIGHTS, isAdapterDir, loadAdapter, writeAdapterFiles } from './peft.js';
+import { ADAPTER_CONFIG, ADAPTER_WEIGHTS, TRAINER_STATE, isAdapterDir, loadAdapter, recordedChecksums, verifyChecksums, writeAdapterFiles } from './peft.js';
 import type { BaseModelInfo } from './base.js';
 
-export const TRAINER_STATE = 'trainer_state.json';
+export { TRAINER_STATE };
 export const OPTIMIZER_WEIGHTS = 'optimizer.safetensors';
 export const METRICS_FILE = 'metrics.jsonl';
 export const LATEST = 'latest';
@@ -180,14 +180,56 @@ export function readTrainerState(dir: string): TrainerState {
   } catch (e) {
     throw new SmftError(`corrupt checkpoint: ${TRAINER_STATE} is not valid JSON (${(e as Error).message.split('\n')[0]})`, p);
   }
-  if (s?.format !== 'smft-lora-train' || s.version !== 1) throw new SmftError(`not an smft LoRA training state (format ${JSON.stringify(s?.format)}, version ${s?.version})`, p);
-  const ints = ['step', 'totalSteps', 'epoch', 'stepInEpoch', 'sinceBest'] as const;
-  for (const k of ints) if (!Number.isInteger(s[k]) || s[k] < 0) throw new SmftError(`corrupt checkpoint: ${k}=${JSON.stringify(s[k])}`, p);
-  if (!Array.isArray(s.order) || !s.rng || !Array.isArray(s.rng.shuffle) || s.rng.shuffle.length !== 4 || !Array.isArray(s.rng.dropout) || s.rng.dropout.length !== 4) {
-    throw new SmftError('corrupt checkpoint: data order or RNG state missing', p);
+  if (typeof s !== 'object' || s === null || Array.isArray(s)) throw new SmftError(`corrupt checkpoint: ${TRAINER_STATE} is not a JSON object`, p);
+  if (s.format !== 'smft-lora-train' || s.version !== 1) throw new SmftError(`not an smft LoRA training state (format ${JSON.stringify(s.format)}, version ${s.version})`, p);
+  const bad = (what: string): never => { throw new SmftError(`corrupt checkpoint: ${what}`, p); };
+  const show = (v: unknown): string => JSON.stringify(v)?.slice(0, 40) ?? String(v);
+  const ints = ['step', 'totalSteps', 'epoch', 'stepInEpoch', 'sinceBest', 'tokens'] as const;
+  for (const k of ints) if (!Number.isSafeInteger(s[k]) || s[k] < 0) bad(`${k}=${show(s[k])}`);
+  if (s.totalSteps < 1) bad(`totalSteps=${s.totalSteps}`);
+  if (s.step > s.totalSteps) bad(`step ${s.step} is past the end of the run (totalSteps ${s.totalSteps})`);
+  if (typeof s.elapsedSec !== 'number' || !(s.elapsedSec >= 0) || !Number.isFinite(s.elapsedSec)) bad(`elapsedSec=${show(s.elapsedSec)}`);
+  for (const k of ['done', 'stoppedEarly'] as const) if (typeof s[k] !== 'boolean') bad(`${k}=${show(s[k])}`);
+  if (!Array.isArray(s.order) || !s.order.every((i) => Number.isSafeInteger(i) && i >= 0)) bad('data order is not a list of example indices');
+  const u32 = (a: unknown): boolean => Array.isArray(a) && a.length === 4 && a.every((x) => Number.isInteger(x) && x >= 0 && x <= 0xffffffff);
+  if (!s.rng || typeof s.rng !== 'object' || !u32(s.rng.shuffle) || !u32(s.rng.dropout)) bad('data order or RNG state missing');
+  if (s.best !== null && (typeof s.best !== 'object' || !Number.isSafeInteger(s.best.step) || s.best.step < 1 || s.best.step > s.step || typeof s.best.valLoss !== 'number' || !Number.isFinite(s.best.valLoss))) {
+    bad(`best=${show(s.best)}`);
   }
-  if (!s.files || typeof s.files !== 'object') throw new SmftError('corrupt checkpoint: file checksums missing', p);
+  if (s.initialVal !== undefined && (typeof s.initialVal !== 'object' || s.initialVal === null || !Object.values(s.initialVal).every((v) => typeof v === 'number'))) bad('initialVal is not a set of numbers');
+  if (!s.config || typeof s.config !== 'object' || Array.isArray(s.config)) bad('run configuration missing');
+  if (!s.base || typeof s.base !== 'object' || typeof s.base.configSha256 !== 'string' || typeof s.base.weightsFingerprint !== 'string') bad('base model identity missing');
+  recordedChecksums(dir);
   return s;
+}
+
+/** What a resumed run expects of its checkpoint (from the run's data and settings). */
+export interface RunShape {
+  totalSteps: number;
+  stepsPerEpoch: number;
+  /** Indices of the training examples (the order must be a permutation of them mid-epoch). */
+  train: ArrayLike<number>;
+}
+
+/** Refuse a trainer_state that does not fit the run being resumed (one SmftError naming the field). */
+export function checkStateFitsRun(s: TrainerState, run: RunShape, dir: string): void {
+  const p = join(dir, TRAINER_STATE);
+  const bad = (what: string): never => { throw new SmftError(`checkpoint does not fit this run: ${what}`, p); };
+  if (s.totalSteps !== run.totalSteps) bad(`it was saved for ${s.totalSteps} steps, the run has ${run.totalSteps}`);
+  if (s.step > run.totalSteps) bad(`step ${s.step} is past the end of the run (${run.totalSteps} steps)`);
+  if (s.stepInEpoch >= run.stepsPerEpoch) bad(`stepInEpoch ${s.stepInEpoch} is not below the ${run.stepsPerEpoch} steps of an epoch`);
+  const train = new Set(Array.from(run.train));
+  if (s.stepInEpoch > 0) {
+    if (s.order.length !== train.size) bad(`the data order lists ${s.order.length} examples, the run trains on ${train.size}`);
+    const seen = new Set<number>();
+    for (const i of s.order) {
+      if (!train.has(i)) bad(`the data order has example index ${i}, which is not a training example of this run`);
+      if (seen.has(i)) bad(`the data order lists example ${i} twice`);
+      seen.add(i);
+    }
+  } else if (s.order.some((i) => !train.has(i))) {
+    bad('the data order has indices outside the training examples of this run');
+  }
 }
 
 export interface LoadedTrainingCheckpoint {
@@ -202,13 +244,12 @@ export interface LoadedTrainingCheckpoint {
  * Load a step folder to resume: checksums of the weight files, PEFT adapter (base model
  * identity and rank), optimizer moments. One SmftError for anything wrong.
  */
-export async function loadTrainingCheckpoint(dir: string, model: CausalLM, opts: { baseInfo: BaseModelInfo; expectRank: number }): Promise<LoadedTrainingCheckpoint> {
+export async function loadTrainingCheckpoint(dir: string, model: CausalLM, opts: { baseInfo: BaseModelInfo; expectRank: number; run?: RunShape }): Promise<LoadedTrainingCheckpoint> {
   const state = readTrainerState(dir);
-  for (const [f, hash] of Object.entries(state.files)) {
-    const p = join(dir, f);
-    if (!existsSync(p)) throw new SmftError(`incomplete checkpoint: ${f} is missing`, dir);
-    if (sha256(readFileSync(p)) !== hash) throw new SmftError(`corrupt checkpoint: ${f} does not match its checksum in ${TRAINER_STATE}`, dir);
-  }
+  if (opts.run) checkStateFitsRun(state, opts.run, dir);
+  const files = recordedChecksums(dir)!;
+  if (!(OPTIMIZER_WEIGHTS in files)) throw new SmftError(`corrupt checkpoint: no checksum recorded for ${OPTIMIZER_WEIGHTS}`, join(dir, TRAINER_STATE));
+  verifyChecksums(dir, files);
   const { adapters } = await loadAdapter(dir, model, { baseInfo: opts.baseInfo, expectRank: opts.expectRank });
   try {
     let opt: ReturnType<typeof readSafetensors>;

@@ -1,7 +1,7 @@
 /**
  * Merge a LoRA adapter into its base model: W' = W + s·B·A for every adapted linear layer, and
- * write a complete Hugging Face model folder (config.json, the tokenizer and other files copied,
- * model.safetensors in float32). The merged model computes what base + adapter computes (the
+ * write a complete Hugging Face model folder (config.json, the tokenizer, generation config and
+ * licence copied, model.safetensors in float32). The merged model computes what base + adapter computes (the
  * only difference is float32 rounding of W'), so it can be rated or evaluated without LoRA.
  *
  * Works on the files only (no TF.js): tensors are read one at a time from the base folder and
@@ -39,10 +39,16 @@ export interface MergeResult {
   seconds: number;
 }
 
-/** Weight and index files that are not copied (the merged weights replace them). */
-function isWeightFile(name: string): boolean {
-  return name.endsWith('.safetensors') || name === 'model.safetensors.index.json' || name.endsWith('.bin') || name.endsWith('.pt') || name.endsWith('.pth') || name.endsWith('.gguf');
-}
+/**
+ * Files of the base folder the merged folder needs besides config.json and the weights: the
+ * tokenizer, generation settings and the licence. Nothing else is copied (not stale outputs,
+ * caches or other weights that happen to sit in the base folder).
+ */
+const COPIED = new Set([
+  'tokenizer.json', 'tokenizer_config.json', 'special_tokens_map.json', 'added_tokens.json', 'chat_template.jinja',
+  'vocab.json', 'merges.txt', 'tokenizer.model', 'generation_config.json',
+]);
+const isCopied = (name: string): boolean => COPIED.has(name) || /^(LICEN[CS]E|NOTICE|USE_POLICY)(\.[a-z]+)?$/i.test(name);
 
 /** W [out, in] += s·B[out, r]·A[r, in], each row accumulated in float64 and rounded once. */
 export function mergeInto(w: Float32Array, a: Float32Array, b: Float32Array, outF: number, inF: number, r: number, scale: number): void {
@@ -92,7 +98,7 @@ export async function mergeLora(opts: MergeOptions): Promise<MergeResult> {
     await writeDirAtomic(opts.out, (tmp) => {
       for (const f of readdirSync(modelDir)) {
         const p = join(modelDir, f);
-        if (!statSync(p).isFile() || isWeightFile(f) || f === 'config.json') continue;
+        if (!isCopied(f) || !statSync(p).isFile()) continue;
         copyFileSync(p, join(tmp, f));
       }
       const config = JSON.parse(readFileSync(join(modelDir, 'config.json'), 'utf8')) as Record<string, unknown>;

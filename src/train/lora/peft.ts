@@ -9,6 +9,8 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { SmftError } from '../../util/errors.js';
 import { log } from '../../util/log.js';
+import { sha256 } from '../../util/hash.js';
+import { isBareName } from '../../util/names.js';
 import { writeDirAtomic } from '../../util/atomic.js';
 import { readSafetensors, writeSafetensors, type F32Tensor } from '../../lm/safetensors.js';
 import type { CausalLM } from '../../lm/model.js';
@@ -18,6 +20,8 @@ import { baseInfoFromModel, checkBase, type BaseModelInfo } from './base.js';
 
 export const ADAPTER_CONFIG = 'adapter_config.json';
 export const ADAPTER_WEIGHTS = 'adapter_model.safetensors';
+/** Written by smft training beside the adapter: step, data order, … and the files' sha256. */
+export const TRAINER_STATE = 'trainer_state.json';
 const META_BASE = 'smft_base_model';
 
 /**
@@ -35,6 +39,15 @@ export async function saveAdapter(dir: string, adapters: LoraAdapters, base: Bas
   await writeDirAtomic(dir, (tmp) => writeAdapterFiles(tmp, adapters.config, tensors, base), { kind: 'adapter' });
 }
 
+/**
+ * `sha256:<hex>` of an adapter folder's two files (config and weights): what a rating made with
+ * the adapter records as its identity.
+ */
+export function adapterChecksum(dir: string): string {
+  const parts = [ADAPTER_CONFIG, ADAPTER_WEIGHTS].map((f) => [f, sha256(readFileSync(join(dir, f)))]);
+  return `sha256:${sha256(JSON.stringify(parts))}`;
+}
+
 /** Is `dir` an adapter folder? */
 export function isAdapterDir(dir: string): boolean {
   return existsSync(join(dir, ADAPTER_CONFIG)) && existsSync(join(dir, ADAPTER_WEIGHTS));
@@ -50,7 +63,44 @@ export interface AdapterFiles {
   baseName: string | null;
 }
 
-/** Read and validate an adapter folder's files (no model needed). */
+/**
+ * The sha256 checksums training recorded for the files of a checkpoint folder
+ * (trainer_state.json `files`), checked: names must be bare file names of the folder, and the
+ * adapter's two files must be listed. Undefined for a folder without trainer_state.json (an
+ * adapter saved by Python's peft or by saveAdapter).
+ */
+export function recordedChecksums(dir: string): Record<string, string> | undefined {
+  const p = join(dir, TRAINER_STATE);
+  if (!existsSync(p)) return undefined;
+  let state: unknown;
+  try {
+    state = JSON.parse(readFileSync(p, 'utf8'));
+  } catch (e) {
+    throw new SmftError(`corrupt checkpoint: ${TRAINER_STATE} is not valid JSON (${(e as Error).message.split('\n')[0]})`, p);
+  }
+  const files = (state as { files?: unknown } | null)?.files;
+  if (!files || typeof files !== 'object' || Array.isArray(files)) throw new SmftError('corrupt checkpoint: file checksums missing', p);
+  for (const [f, h] of Object.entries(files)) {
+    if (!isBareName(f)) throw new SmftError(`corrupt checkpoint: file name ${JSON.stringify(f).slice(0, 60)} in "files" is not a plain file name`, p);
+    if (typeof h !== 'string' || !/^[0-9a-f]{64}$/.test(h)) throw new SmftError(`corrupt checkpoint: checksum of ${f} is not a sha256`, p);
+  }
+  for (const f of [ADAPTER_CONFIG, ADAPTER_WEIGHTS]) if (!(f in files)) throw new SmftError(`corrupt checkpoint: no checksum recorded for ${f}`, p);
+  return files as Record<string, string>;
+}
+
+/** Verify the listed files of a checkpoint folder against the checksums training recorded. */
+export function verifyChecksums(dir: string, files: Record<string, string>, names: Iterable<string> = Object.keys(files)): void {
+  for (const f of names) {
+    const p = join(dir, f);
+    if (!existsSync(p)) throw new SmftError(`incomplete checkpoint: ${f} is missing`, dir);
+    if (sha256(readFileSync(p)) !== files[f]) throw new SmftError(`corrupt checkpoint: ${f} does not match its checksum in ${TRAINER_STATE}`, dir);
+  }
+}
+
+/**
+ * Read and validate an adapter folder's files (no model needed). A checkpoint written by smft
+ * training is verified against the checksums it recorded before anything is read.
+ */
 export function readAdapterFiles(dir: string): AdapterFiles {
   if (!existsSync(dir)) throw new SmftError('no such adapter folder', dir);
   const cfgPath = join(dir, ADAPTER_CONFIG);
@@ -60,6 +110,8 @@ export function readAdapterFiles(dir: string): AdapterFiles {
     const bin = existsSync(join(dir, 'adapter_model.bin'));
     throw new SmftError(bin ? 'adapter_model.bin (pickle) is not supported; save the adapter with safe_serialization=True' : `incomplete adapter folder (no ${ADAPTER_WEIGHTS})`, dir);
   }
+  const recorded = recordedChecksums(dir);
+  if (recorded) verifyChecksums(dir, recorded, [ADAPTER_CONFIG, ADAPTER_WEIGHTS]);
   let json: unknown;
   try {
     json = JSON.parse(readFileSync(cfgPath, 'utf8'));
