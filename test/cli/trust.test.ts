@@ -180,7 +180,7 @@ describe('checkpoints from data', () => {
     const base = modelCopy('base-with-stale', (d) => { writeFileSync(join(d, 'results.json'), '{}'); writeFileSync(join(d, 'LICENSE'), 'MIT'); });
     const r = await runCli(['merge', '--model', base, '--checkpoint', checkpoint, '-o', t('merged')]);
     assert.equal(r.code, 0, r.stderr);
-    assert.deepEqual(readdirSync(t('merged')).sort(), ['LICENSE', 'config.json', 'generation_config.json', 'model.safetensors', 'tokenizer.json', 'tokenizer_config.json']);
+    assert.deepEqual(readdirSync(t('merged')).sort(), ['.smft-output.json', 'LICENSE', 'config.json', 'generation_config.json', 'model.safetensors', 'tokenizer.json', 'tokenizer_config.json']);
     assert.match(JSON.parse(readFileSync(t('merged', 'config.json'), 'utf8')).smft_synthetic, /random weights/);
   });
 });
