@@ -23,7 +23,7 @@ import { initBackend } from '../../src/lm/backend.js';
 import { arg, qwen05Shape } from './common.js';
 import { randomModel } from '../../src/lm/random.js';
 import type { CausalLM } from '../../src/lm/model.js';
-import { LoraAdapters, LoraStepper, resolveLoraConfig, lastTokenHidden, OutputRows, type TrainObjective } from '../../src/train/lora/index.js';
+import { LoraAdapters, LoraStepper, resolveLoraConfig, lastTokenRows, TfBatchLoss, type ObjectiveBatch, type TrainObjective } from '../../src/train/lora/index.js';
 
 log.level = process.env.SMFT_LOG_LEVEL ?? 'warn';
 
@@ -42,24 +42,23 @@ const DIGITS = [15, 16, 17, 18, 19, 20];
 class BenchObjective implements TrainObjective {
   readonly kind = 'bench';
   private readonly ids: number[][];
-  private readonly rows: OutputRows;
-  constructor(private readonly model: CausalLM, n: number, t: number) {
+  private readonly tfLoss: TfBatchLoss;
+  constructor(model: CausalLM, n: number, t: number) {
     this.ids = Array.from({ length: n }, (_, r) => Array.from({ length: t }, (_, j) => (1000 + r * 131 + j * 7919) % model.config.vocabSize));
-    this.rows = new OutputRows(model, DIGITS);
+    this.tfLoss = new TfBatchLoss(model);
   }
   get size(): number { return this.ids.length; }
   group(i: number): string { return String(i); }
   tokens(i: number): number { return this.ids[i].length; }
-  lossSum(idx: Int32Array): tf.Scalar {
-    return tf.tidy(() => {
-      const logp = tf.logSoftmax(this.rows.logits(lastTokenHidden(this.model, Array.from(idx, (i) => this.ids[i]), 0)));
-      const q = tf.tensor2d(Array.from(idx, () => [0, 0, 0.6, 0.4, 0, 0]));
-      return tf.neg(tf.sum(tf.mul(q, logp))) as tf.Scalar;
-    });
+  batch(idx: Int32Array): ObjectiveBatch {
+    const targets = new Float32Array(idx.length * 6);
+    idx.forEach((_, r) => { targets[r * 6 + 2] = 0.6; targets[r * 6 + 3] = 0.4; });
+    return { ...lastTokenRows(Array.from(idx, (i) => this.ids[i]), 0, DIGITS), loss: { kind: 'cross-entropy', targets, normalize: 'tokens' } };
   }
+  lossSum(idx: Int32Array): tf.Scalar { return this.tfLoss.lossSum(this.batch(idx)); }
   async evaluate(): Promise<{ loss: number }> { return { loss: 0 }; }
   describe(): Record<string, unknown> { return { kind: this.kind }; }
-  dispose(): void { this.rows.dispose(); }
+  dispose(): void { this.tfLoss.dispose(); }
 }
 
 interface Measure {

@@ -23,8 +23,8 @@ export interface SelectedLogitsRequest {
   positionIds: number[][];
   /** One position per row (index into T). */
   logitsAt: number[];
-  /** The n token ids whose logits are returned. */
-  tokenIds: number[];
+  /** The n token ids whose logits are returned (omitted: the whole vocabulary). */
+  tokenIds?: number[];
 }
 
 export interface LmEngine {

@@ -26,13 +26,15 @@ import type { BackendName } from '../../lm/backend.js';
 import { loadTemplates } from '../../lm/prompts.js';
 import type { PromptOptions } from '../../lm/rate.js';
 import { paperWordSets } from '../paper-data.js';
-import { RatingObjective, RATING_LOSSES, type RatingExample, type RatingLoss } from '../rating-objective.js';
-import { QaObjective, readMcqTemplate, readQaItems } from '../qa-objective.js';
-import { resolveTrainConfig, trainLora, type LoraTrainConfig, type TrainLoraResult } from '../trainer.js';
+import { RatingObjective, RATING_LOSSES, type RatingExample, type RatingLoss } from './objectives/rating.js';
+import { QaObjective, readMcqTemplate, readQaItems } from './objectives/qa.js';
+import { resolveTrainConfig, type LoraTrainConfig } from './train-config.js';
+import { trainLora, type TrainLoraResult } from './trainer.js';
 import { resolveLoraConfig, type LoraConfig } from './config.js';
 import type { TrainObjective } from './objective.js';
 import { isEngine } from '../../lm/engine.js';
 import { inferenceModel } from './inference.js';
+import { engineRowScorer } from './batch-loss.js';
 import type { OnnxDevice } from '../../lm/runtime-choice.js';
 
 export interface RatingRecipeData {
@@ -282,7 +284,7 @@ export async function runRecipe(recipeOrName: string | Recipe, opts: RunRecipeOp
         const onTest = async (tuned: boolean): Promise<Record<string, number>> => {
           const im = await inferenceModel(lm.model, { onnx: opts.inference ?? false, adapters: tuned ? adapters : undefined });
           try {
-            return await testObjective!.evaluate(all, bs, isEngine(im.engine) ? im.engine : undefined);
+            return await testObjective!.evaluate(all, bs, isEngine(im.engine) ? engineRowScorer(im.engine) : undefined);
           } finally {
             await im.release();
           }

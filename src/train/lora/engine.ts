@@ -1,0 +1,86 @@
+/**
+ * The seam between the LoRA trainer and what computes gradients. The trainer (trainer.ts) and
+ * its stepper (stepper.ts) own everything that is not the model: data order, accumulation,
+ * clipping, AdamW, schedule, validation, checkpoints. An engine gives, for one micro-batch, the
+ * loss and the gradient of every LoRA matrix, and scores rows for validation:
+ *
+ *  - 'tfjs': TF.js autodiff of the objective's `lossSum` on the model the adapters are attached
+ *    to (any TF.js backend; gradient checkpointing as CausalLM implements it). The reference.
+ *  - 'onnx': the same model and loss as explicit forward and backward graphs on ONNX Runtime
+ *    (onnx/engine.ts), on its CPU or WebGPU execution provider.
+ */
+import * as tf from '@tensorflow/tfjs';
+import type { CausalLM } from '../../lm/model.js';
+import type { OnnxDevice } from '../../lm/runtime-choice.js';
+import type { LoraAdapters } from './adapter.js';
+import type { RowScorer, TrainObjective } from './objective.js';
+import type { LoraTrainConfig } from './train-config.js';
+
+export interface MicroGradients {
+  /** Σ of the micro-batch's losses / terms (scalar). */
+  loss: tf.Scalar;
+  /** d loss / d each of adapters.variables(), same order and shapes. */
+  grads: tf.Tensor[];
+}
+
+export interface LoraEngine {
+  /** Where it computes, for logs and summaries (e.g. 'tfjs-wasm', 'onnxruntime-cpu'). */
+  readonly name: string;
+  /**
+   * Loss and gradients of (Σ losses of `micro`) / `terms` with dropout on, its masks drawn from
+   * `dropoutSeed` (the same masks on every engine). The caller disposes the tensors.
+   */
+  gradients(micro: Int32Array, terms: number, dropoutSeed: number): Promise<MicroGradients>;
+  /** The forward pass validation scores rows with (dropout off); undefined: the objective's default (TF.js). */
+  readonly scorer?: RowScorer;
+  dispose(): Promise<void>;
+}
+
+/** TF.js autodiff of `objective.lossSum` through the adapters' hooks on the model. */
+export class TfjsEngine implements LoraEngine {
+  readonly name = `tfjs-${tf.getBackend()}`;
+  private readonly vars: tf.Variable[];
+
+  constructor(private readonly adapters: LoraAdapters, private readonly objective: TrainObjective, private readonly gradientCheckpointing: boolean) {
+    this.vars = adapters.variables();
+  }
+
+  async gradients(micro: Int32Array, terms: number, dropoutSeed: number): Promise<MicroGradients> {
+    const model = this.adapters.model;
+    const checkpointBefore = model?.gradientCheckpointing;
+    if (model) model.gradientCheckpointing = this.gradientCheckpointing;
+    this.adapters.training = true;
+    this.adapters.dropoutSeed = dropoutSeed;
+    try {
+      const { value, grads } = tf.variableGrads(() => tf.div(this.objective.lossSum(micro), terms) as tf.Scalar, this.vars);
+      return { loss: value, grads: this.vars.map((v) => grads[v.name] ?? tf.zerosLike(v)) };
+    } finally {
+      this.adapters.training = false;
+      if (model) model.gradientCheckpointing = checkpointBefore!;
+    }
+  }
+
+  async dispose(): Promise<void> {
+    // Nothing of its own.
+  }
+}
+
+/** Which engine computes the gradients: 'auto' (ONNX Runtime where it runs), 'onnx' or 'tfjs'. */
+export type EngineChoice = 'auto' | 'onnx' | 'tfjs';
+export const ENGINE_CHOICES: readonly EngineChoice[] = ['auto', 'onnx', 'tfjs'];
+
+export interface EngineRequest {
+  choice: EngineChoice;
+  device: OnnxDevice;
+  model: CausalLM;
+  /** Attached to `model`. */
+  adapters: LoraAdapters;
+  objective: TrainObjective;
+  cfg: Pick<LoraTrainConfig, 'gradientCheckpointing'>;
+  label: string;
+}
+
+/** The engine for a run (see EngineChoice), with a log line saying which and why. */
+export async function createLoraEngine(req: EngineRequest): Promise<LoraEngine> {
+  return new TfjsEngine(req.adapters, req.objective, req.cfg.gradientCheckpointing);
+}
