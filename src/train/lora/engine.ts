@@ -10,6 +10,8 @@
  *    (onnx/engine.ts), on its CPU or WebGPU execution provider.
  */
 import * as tf from '@tensorflow/tfjs';
+import { log } from '../../util/log.js';
+import { ortAvailable } from '../../lm/onnx/runtime.js';
 import type { CausalLM } from '../../lm/model.js';
 import type { OnnxDevice } from '../../lm/runtime-choice.js';
 import type { LoraAdapters } from './adapter.js';
@@ -80,7 +82,28 @@ export interface EngineRequest {
   label: string;
 }
 
-/** The engine for a run (see EngineChoice), with a log line saying which and why. */
+/**
+ * The engine for a run, with a log line saying which and why. 'auto' is ONNX Runtime when it
+ * loads, TF.js computes on the CPU (cpu or wasm backend; a GPU TF.js backend keeps training
+ * in TF.js unless 'onnx' is asked for) and the objective describes its loss as a batch; else
+ * TF.js. 'onnx' with an objective that has no batch description falls back to TF.js with a
+ * warning; 'onnx' where ONNX Runtime does not load is an error.
+ */
 export async function createLoraEngine(req: EngineRequest): Promise<LoraEngine> {
-  return new TfjsEngine(req.adapters, req.objective, req.cfg.gradientCheckpointing);
+  const tfjs = (why: string, warn = false): LoraEngine => {
+    const e = new TfjsEngine(req.adapters, req.objective, req.cfg.gradientCheckpointing);
+    (warn ? log.warn : log.info).call(log, { label: req.label, engine: e.name, why }, `${req.label}: training on ${e.name} (${why})`);
+    return e;
+  };
+  if (req.choice === 'tfjs') return tfjs('--engine tfjs');
+  if (!req.objective.batch) return tfjs(`the ONNX Runtime engine cannot train the '${req.objective.kind}' objective: it has no batch description`, req.choice === 'onnx');
+  if (req.choice === 'auto') {
+    const backend = tf.getBackend();
+    if (backend !== 'cpu' && backend !== 'wasm') return tfjs(`TF.js runs on ${backend}; --engine onnx trains on ONNX Runtime instead`);
+    if (!(await ortAvailable())) return tfjs('ONNX Runtime does not load here');
+  }
+  const { OnnxLoraEngine } = await import('./onnx/engine.js');
+  const e = await OnnxLoraEngine.create(req.model, req.adapters, req.objective, { device: req.device, gradientCheckpointing: req.cfg.gradientCheckpointing });
+  log.info({ label: req.label, engine: e.name, gradientCheckpointing: req.cfg.gradientCheckpointing }, `${req.label}: training on ${e.name} (explicit forward and backward graphs)`);
+  return e;
 }
