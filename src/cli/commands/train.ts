@@ -2,11 +2,16 @@ import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { resolveDataDir } from '../../data/datadir.js';
 import { initBackend, type BackendName } from '../../lm/backend.js';
+import type { OnnxDevice } from '../../lm/runtime-choice.js';
+import { ENGINE_CHOICES, initTrainingBackend, type EngineChoice } from '../../train/lora/engine.js';
 import { trainGloveHead, trainGloveQaHead } from '../../train/recipes.js';
 import { action, choiceOption, intOption } from '../run.js';
 import { trainLoraRecipe } from './train-lora.js';
 
-interface TrainFlags { recipe: string; model?: string; out: string; dataDir?: string; backend: BackendName; seed?: number; resume?: boolean; steps?: number }
+interface TrainFlags {
+  recipe: string; model?: string; out: string; dataDir?: string; backend: BackendName; seed?: number; resume?: boolean; steps?: number;
+  engine: EngineChoice; device: OnnxDevice;
+}
 
 const BACKENDS = ['auto', 'cpu', 'wasm', 'webgpu', 'tensorflow'] as const;
 
@@ -20,12 +25,16 @@ export function registerTrain(program: Command): void {
     .option('--backend <name>', 'TF.js backend', choiceOption('backend', BACKENDS), 'auto')
     .option('--seed <n>', 'seed (overrides the recipe)', intOption('seed'))
     .option('--steps <n>', 'training steps (overrides the recipe; LoRA)', intOption('steps', 1))
+    .option('--engine <name>', 'LoRA: what computes the gradients: onnx (ONNX Runtime, explicit backward graphs), tfjs (TF.js autodiff on --backend); auto: onnx where it runs', choiceOption('engine', ENGINE_CHOICES), 'auto')
+    .option('--device <name>', 'ONNX Runtime execution provider of the onnx engine: cpu or webgpu', choiceOption('device', ['cpu', 'webgpu'] as const), 'cpu')
     .option('--resume', 'continue from the last checkpoint in --out, exactly')
     .option('--data-dir <dir>', 'data directory (default: SMFT_DATA_DIR or ./data)')
     .action(action(async (f: TrainFlags) => {
       const dataDir = resolveDataDir(f.dataDir);
       const out = resolve(f.out);
-      await initBackend(f.backend);
+      const head = f.recipe === 'glove-head' || f.recipe === 'glove-qa';
+      if (head) await initBackend(f.backend);
+      else await initTrainingBackend(f.backend, f.engine);
       if (f.recipe === 'glove-head') {
         const r = await trainGloveHead({ out, dataDir, config: f.seed !== undefined ? { seed: f.seed } : undefined });
         process.stdout.write(`${r.dir}  (${r.trainingWords} training words, ${r.seconds.toFixed(1)} s)\n`);
@@ -33,7 +42,7 @@ export function registerTrain(program: Command): void {
         const r = await trainGloveQaHead({ out, dataDir, config: f.seed !== undefined ? { seed: f.seed } : undefined });
         process.stdout.write(`${r.dir}  (QA test accuracy ${(100 * r.test.accuracy).toFixed(1)}% of ${r.test.n}, ${r.seconds.toFixed(1)} s)\n`);
       } else {
-        await trainLoraRecipe({ recipe: f.recipe, model: f.model, out, dataDir, seed: f.seed, steps: f.steps, resume: !!f.resume });
+        await trainLoraRecipe({ recipe: f.recipe, model: f.model, out, dataDir, seed: f.seed, steps: f.steps, resume: !!f.resume, engine: f.engine, device: f.device });
       }
     }));
 }

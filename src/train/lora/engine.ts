@@ -12,6 +12,8 @@
 import * as tf from '@tensorflow/tfjs';
 import { log } from '../../util/log.js';
 import { ortAvailable } from '../../lm/onnx/runtime.js';
+import { initBackend, type BackendName } from '../../lm/backend.js';
+import { chooseInferenceRuntime } from '../../lm/runtime-choice.js';
 import type { CausalLM } from '../../lm/model.js';
 import type { OnnxDevice } from '../../lm/runtime-choice.js';
 import type { LoraAdapters } from './adapter.js';
@@ -106,4 +108,17 @@ export async function createLoraEngine(req: EngineRequest): Promise<LoraEngine> 
   const e = await OnnxLoraEngine.create(req.model, req.adapters, req.objective, { device: req.device, gradientCheckpointing: req.cfg.gradientCheckpointing });
   log.info({ label: req.label, engine: e.name, gradientCheckpointing: req.cfg.gradientCheckpointing }, `${req.label}: training on ${e.name} (explicit forward and backward graphs)`);
   return e;
+}
+
+/**
+ * Start the TF.js backend for LoRA training with `engine`. TF.js holds the weights, adapters and
+ * optimizer either way; with the ONNX Runtime engine its 'cpu' backend shares the weights with
+ * ONNX Runtime without a copy. 'auto' backend: with --engine tfjs as initBackend('auto'); else a
+ * TF.js GPU backend when one starts (TF.js then trains on it, see createLoraEngine), otherwise
+ * 'cpu' when ONNX Runtime loads.
+ */
+export async function initTrainingBackend(backend: BackendName, engine: EngineChoice): Promise<string> {
+  if (engine === 'tfjs' || backend !== 'auto') return initBackend(backend);
+  if (engine === 'onnx') return initBackend('cpu');
+  return (await chooseInferenceRuntime('auto')).tfBackend;
 }

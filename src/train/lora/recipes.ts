@@ -36,6 +36,7 @@ import { isEngine } from '../../lm/engine.js';
 import { inferenceModel } from './inference.js';
 import { engineRowScorer } from './batch-loss.js';
 import type { OnnxDevice } from '../../lm/runtime-choice.js';
+import type { EngineChoice } from './engine.js';
 
 export interface RatingRecipeData {
   lang: Lang;
@@ -239,6 +240,10 @@ export interface RunRecipeOptions {
    * adapter merged into copies of the kernels) or, by default (false), the TF.js model.
    */
   inference?: OnnxDevice | false;
+  /** What computes the gradients (trainLora's engine; default 'auto'). */
+  engine?: EngineChoice;
+  /** ONNX Runtime execution provider of the 'onnx' engine (default 'cpu'). */
+  device?: OnnxDevice;
 }
 
 export interface RecipeResult {
@@ -267,7 +272,7 @@ export async function runRecipe(recipeOrName: string | Recipe, opts: RunRecipeOp
   try {
     const result = await trainLora({
       model: lm.model, modelName: lm.name, modelSource: lm.name.includes('/') && !existsSync(lm.name) ? lm.name : resolve(lm.dir), objective, lora: recipe.lora, train: recipe.train, out: opts.out, resume: opts.resume,
-      runInfo: { recipe: recipe.name }, stopAfterStep: opts.stopAfterStep, signal: opts.signal, label: recipe.name,
+      runInfo: { recipe: recipe.name }, stopAfterStep: opts.stopAfterStep, signal: opts.signal, label: recipe.name, engine: opts.engine, device: opts.device,
     });
     const { adapters, ...train } = result;
     let test: RecipeResult['test'];
@@ -312,11 +317,13 @@ export async function runRecipe(recipeOrName: string | Recipe, opts: RunRecipeOp
  */
 export async function trainLoraRecipe(opts: {
   recipe: string; model?: string; out: string; dataDir?: string; seed?: number; steps?: number; resume?: boolean; set?: string[]; signal?: AbortSignal;
-  inference?: OnnxDevice | false;
+  inference?: OnnxDevice | false; engine?: EngineChoice; device?: OnnxDevice;
 }): Promise<RecipeResult> {
   if (!opts.model) throw new SmftError(`recipe '${opts.recipe}' fine-tunes an LLM: give the base model with --model PATH|HUB_ID`);
   const overrides: string[] = [...(opts.set ?? [])];
   if (opts.seed !== undefined) overrides.push(`train.seed=${opts.seed}`);
   if (opts.steps !== undefined) overrides.push(`train.maxSteps=${opts.steps}`);
-  return runRecipe(opts.recipe, { model: opts.model, out: opts.out, dataDir: opts.dataDir, resume: opts.resume, overrides, signal: opts.signal, inference: opts.inference });
+  return runRecipe(opts.recipe, {
+    model: opts.model, out: opts.out, dataDir: opts.dataDir, resume: opts.resume, overrides, signal: opts.signal, inference: opts.inference, engine: opts.engine, device: opts.device,
+  });
 }

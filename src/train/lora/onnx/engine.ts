@@ -38,6 +38,8 @@ export interface OnnxEngineOptions {
   threads?: number;
   /** Refuse to place any node on the CPU when the device is webgpu (tests: every op runs on the GPU provider). */
   strictDevice?: boolean;
+  /** ONNX Runtime profiles (JSON traces, one per graph) written with this path prefix when the engine is disposed. */
+  profile?: string;
 }
 
 type Feeds = Record<string, Ort.Tensor>;
@@ -126,6 +128,7 @@ export class OnnxLoraEngine implements LoraEngine, RowScorer {
         graphOptimizationLevel: 'all',
         executionMode: 'sequential',
         ...(this.opts.threads ? { intraOpNumThreads: this.opts.threads } : {}),
+        ...(this.opts.profile ? { enableProfiling: true, profileFilePrefix: `${this.opts.profile}-${key.replace(/[^a-z0-9]+/gi, '_')}` } : {}),
       };
       if (this.opts.device === 'webgpu') {
         options.executionProviders = ['webgpu'];
@@ -315,6 +318,7 @@ export class OnnxLoraEngine implements LoraEngine, RowScorer {
   async dispose(): Promise<void> {
     for (const s of this.sessions.values()) {
       try {
+        if (this.opts.profile) (await s).endProfiling();
         await (await s).release();
       } catch {
         // a session that failed to build has nothing to release
