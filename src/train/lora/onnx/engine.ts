@@ -44,6 +44,24 @@ export interface OnnxEngineOptions {
 
 type Feeds = Record<string, Ort.Tensor>;
 
+/**
+ * Session options of the engine's graphs: all graph optimisations, sequential execution, the
+ * thread count; on webgpu the WebGPU execution provider, with `strictDevice` refusing any node
+ * it does not implement (instead of ONNX Runtime's silent CPU fallback).
+ */
+export function sessionOptions(opts: Pick<OnnxEngineOptions, 'device' | 'threads' | 'strictDevice'>): Ort.InferenceSession.SessionOptions {
+  const options: Ort.InferenceSession.SessionOptions = {
+    graphOptimizationLevel: 'all',
+    executionMode: 'sequential',
+    ...(opts.threads ? { intraOpNumThreads: opts.threads } : {}),
+  };
+  if (opts.device === 'webgpu') {
+    options.executionProviders = ['webgpu'];
+    if (opts.strictDevice) options.extra = { session: { disable_cpu_ep_fallback: '1' } };
+  }
+  return options;
+}
+
 /** An adapted module: its index in adapters.modules (dropout seed, variable order) and layer. */
 interface ModuleRef {
   index: number;
@@ -124,16 +142,8 @@ export class OnnxLoraEngine implements LoraEngine, RowScorer {
   private session(key: string, build: () => Uint8Array): Promise<Ort.InferenceSession> {
     let s = this.sessions.get(key);
     if (!s) {
-      const options: Ort.InferenceSession.SessionOptions = {
-        graphOptimizationLevel: 'all',
-        executionMode: 'sequential',
-        ...(this.opts.threads ? { intraOpNumThreads: this.opts.threads } : {}),
-        ...(this.opts.profile ? { enableProfiling: true, profileFilePrefix: `${this.opts.profile}-${key.replace(/[^a-z0-9]+/gi, '_')}` } : {}),
-      };
-      if (this.opts.device === 'webgpu') {
-        options.executionProviders = ['webgpu'];
-        if (this.opts.strictDevice) options.extra = { session: { disable_cpu_ep_fallback: '1' } };
-      }
+      const options = sessionOptions(this.opts);
+      if (this.opts.profile) Object.assign(options, { enableProfiling: true, profileFilePrefix: `${this.opts.profile}-${key.replace(/[^a-z0-9]+/gi, '_')}` });
       s = this.ort.InferenceSession.create(build(), options);
       this.sessions.set(key, s);
       s.catch(() => this.sessions.delete(key));
