@@ -9,6 +9,7 @@
  * sequential generator state). The element is kept with probability 1 − p (the 32-bit hash at
  * or above ⌊p·2³²⌉) and scaled by 1/(1 − p) (inverted dropout, as torch.nn.Dropout).
  */
+import { Arena, instantiate } from '../../../kernels/cpu/wasm.js';
 
 /** The seed of adapted module `index`'s mask in a forward pass with seed `passSeed`. */
 export function moduleDropoutSeed(passSeed: number, index: number): number {
@@ -25,17 +26,16 @@ function lowbias32(v: number): number {
   return x;
 }
 
-/**
- * Inverted-dropout mask of `count` elements (row-major [N, in]) with drop probability `p`:
- * each element 0 or 1/(1 − p) (float32). Written into `out` when given.
- */
-export function dropoutMask(seed: number, count: number, p: number, out = new Float32Array(count)): Float32Array {
+/** The keys and threshold of a mask: what both implementations below compute from. */
+function maskParams(seed: number, p: number): { k1: number; k2: number; threshold: number; keep: number } {
   if (!(p > 0 && p < 1)) throw new Error(`dropoutMask: p = ${p} must be in (0, 1)`);
-  const k1 = lowbias32(seed ^ 0x2545f491);
-  const k2 = lowbias32(seed + 0x6a09e667);
-  const threshold = Math.round(p * 2 ** 32);
-  const keep = Math.fround(1 / (1 - p));
-  for (let j = 0; j < count; j++) {
+  return { k1: lowbias32(seed ^ 0x2545f491), k2: lowbias32(seed + 0x6a09e667), threshold: Math.round(p * 2 ** 32), keep: Math.fround(1 / (1 - p)) };
+}
+
+/** Elements [from, count) of a mask, one by one (the definition; the SIMD kernel computes the same). */
+export function dropoutMaskScalar(seed: number, count: number, p: number, out: Float32Array = new Float32Array(count), from = 0): Float32Array {
+  const { k1, k2, threshold, keep } = maskParams(seed, p);
+  for (let j = from; j < count; j++) {
     let x = (j ^ k1) | 0;
     x ^= x >>> 16;
     x = Math.imul(x, 0x7feb352d);
@@ -48,4 +48,30 @@ export function dropoutMask(seed: number, count: number, p: number, out = new Fl
     out[j] = x >>> 0 >= threshold ? keep : 0;
   }
   return out;
+}
+
+interface DropoutKernel {
+  fill(out: number, count: number, k1: number, k2: number, threshold: number, keep: number): void;
+}
+
+let simd: { arena: Arena; at: number; capacity: number; kernel: DropoutKernel } | null = null;
+
+/**
+ * Inverted-dropout mask of `count` elements (row-major [N, in]) with drop probability `p`:
+ * each element 0 or 1/(1 − p) (float32). Written into `out` when given. Computed four
+ * elements at a time by kernels/wasm/dropout.wasm (a step's masks are ~10⁸ elements for a
+ * 0.5B model), the same values as dropoutMaskScalar.
+ */
+export function dropoutMask(seed: number, count: number, p: number, out: Float32Array = new Float32Array(count)): Float32Array {
+  const { k1, k2, threshold, keep } = maskParams(seed, p);
+  const vec = count - (count % 4);
+  if (vec > 0) {
+    if (!simd || simd.capacity < vec) {
+      const arena = new Arena(vec * 4 + 2048);
+      simd = { arena, at: arena.alloc(vec * 4), capacity: vec, kernel: instantiate<DropoutKernel>('dropout', arena) };
+    }
+    simd.kernel.fill(simd.at, vec, k1 >>> 0, k2 >>> 0, threshold >>> 0, keep);
+    out.set(new Float32Array(simd.arena.memory.buffer, simd.at, vec));
+  }
+  return vec < count ? dropoutMaskScalar(seed, count, p, out, vec) : out;
 }

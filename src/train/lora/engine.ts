@@ -45,8 +45,12 @@ export class TfjsEngine implements LoraEngine {
   readonly name = `tfjs-${tf.getBackend()}`;
   private readonly vars: tf.Variable[];
 
-  constructor(private readonly adapters: LoraAdapters, private readonly objective: TrainObjective, private readonly gradientCheckpointing: boolean) {
+  private readonly gradientCheckpointing: boolean;
+
+  /** `gradientCheckpointing` 'auto' is on (see LoraTrainConfig). */
+  constructor(private readonly adapters: LoraAdapters, private readonly objective: TrainObjective, gradientCheckpointing: boolean | 'auto') {
     this.vars = adapters.variables();
+    this.gradientCheckpointing = gradientCheckpointing !== false;
   }
 
   async gradients(micro: Int32Array, terms: number, dropoutSeed: number): Promise<MicroGradients> {
@@ -82,6 +86,8 @@ export interface EngineRequest {
   objective: TrainObjective;
   cfg: Pick<LoraTrainConfig, 'gradientCheckpointing'>;
   label: string;
+  /** ONNX Runtime intra-op threads (default: one per physical core). */
+  threads?: number;
 }
 
 /**
@@ -105,7 +111,7 @@ export async function createLoraEngine(req: EngineRequest): Promise<LoraEngine> 
     if (!(await ortAvailable())) return tfjs('ONNX Runtime does not load here');
   }
   const { OnnxLoraEngine } = await import('./onnx/engine.js');
-  const e = await OnnxLoraEngine.create(req.model, req.adapters, req.objective, { device: req.device, gradientCheckpointing: req.cfg.gradientCheckpointing });
+  const e = await OnnxLoraEngine.create(req.model, req.adapters, req.objective, { device: req.device, gradientCheckpointing: req.cfg.gradientCheckpointing, threads: req.threads });
   log.info({ label: req.label, engine: e.name, gradientCheckpointing: req.cfg.gradientCheckpointing }, `${req.label}: training on ${e.name} (explicit forward and backward graphs)`);
   return e;
 }

@@ -17,11 +17,13 @@ export interface LoraTrainConfig extends OptimizerSettings {
    * Gradient checkpointing: keep only each decoder layer's input during the forward pass and
    * recompute the layer in the backward pass (TF.js: CausalLM ForwardOptions.checkpoint; ONNX
    * Runtime: the layer's backward graph recomputes its forward). The same gradients for one
-   * more forward pass, with the activations of one layer held instead of all: a full-size 0.5B
-   * model fits the TF.js wasm backend's 4 GiB only with it. The trained weights do not depend
-   * on it, so a run may be resumed with the other setting.
+   * more forward pass, with the activations of one layer held instead of all. 'auto'
+   * (default): on for TF.js (a full-size 0.5B model fits the wasm backend's 4 GiB only with
+   * it), and for ONNX Runtime only when the activations of all layers would take more than a
+   * quarter of the machine's memory. The trained weights do not depend on it, so a run may be
+   * resumed with another setting.
    */
-  gradientCheckpointing: boolean;
+  gradientCheckpointing: boolean | 'auto';
   /** Fraction of groups (words / items) held out for validation (0 = none). */
   valFraction: number;
   /** Validate every this many updates (0 = at the end of each epoch); always at the end. */
@@ -42,7 +44,7 @@ export interface LoraTrainConfig extends OptimizerSettings {
 export const LORA_TRAIN_DEFAULTS: LoraTrainConfig = {
   epochs: 1, maxSteps: 0, batchSize: 8, gradAccumSteps: 2, lr: 2e-4,
   weightDecay: 0, beta1: ADAMW_DEFAULTS.beta1, beta2: ADAMW_DEFAULTS.beta2, eps: ADAMW_DEFAULTS.eps,
-  schedule: 'cosine', warmupRatio: 0.03, warmupSteps: null, minLrRatio: 0, maxGradNorm: 1, gradientCheckpointing: true,
+  schedule: 'cosine', warmupRatio: 0.03, warmupSteps: null, minLrRatio: 0, maxGradNorm: 1, gradientCheckpointing: 'auto',
   valFraction: 0.1, evalEvery: 0, evalBatchSize: 16, patience: 3, minDelta: 1e-4,
   saveEvery: 100, keepLast: 3, seed: 42, logIntervalMs: 5000,
 };
@@ -68,7 +70,7 @@ export function resolveTrainConfig(partial: Partial<LoraTrainConfig> = {}, where
   if (c.warmupSteps !== null && !(Number.isInteger(c.warmupSteps) && c.warmupSteps >= 0)) bad(`warmupSteps=${c.warmupSteps}`);
   if (!(c.minLrRatio >= 0 && c.minLrRatio <= 1)) bad(`minLrRatio=${c.minLrRatio}`);
   if (!(c.maxGradNorm >= 0)) bad(`maxGradNorm=${c.maxGradNorm}`);
-  if (typeof c.gradientCheckpointing !== 'boolean') bad(`gradientCheckpointing=${String(c.gradientCheckpointing)} (true or false)`);
+  if (typeof c.gradientCheckpointing !== 'boolean' && c.gradientCheckpointing !== 'auto') bad(`gradientCheckpointing=${String(c.gradientCheckpointing)} (true, false or "auto")`);
   if (!(c.valFraction >= 0 && c.valFraction < 1)) bad(`valFraction=${c.valFraction}`);
   if (!(c.minDelta >= 0)) bad(`minDelta=${c.minDelta}`);
   if (!['cosine', 'linear', 'constant'].includes(c.schedule)) bad(`schedule=${c.schedule} (cosine, linear or constant)`);

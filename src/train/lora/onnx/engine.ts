@@ -13,6 +13,7 @@
  * come from dropout.ts, the same seeds and masks as the TF.js engine. The gradients return as
  * TF.js tensors for the trainer's accumulation, clipping and AdamW.
  */
+import { totalmem } from 'node:os';
 import * as tf from '@tensorflow/tfjs';
 import type * as Ort from 'onnxruntime-node';
 import { SmftError } from '../../../util/errors.js';
@@ -27,13 +28,18 @@ import type { LoraAdapters } from '../adapter.js';
 import { dropoutMask, moduleDropoutSeed } from '../dropout.js';
 import type { LoraEngine, MicroGradients } from '../engine.js';
 import type { ObjectiveBatch, RowScorer, RowScores, RowsRequest, TrainObjective } from '../objective.js';
-import { LINEARS, gradOutputNames, layerBackwardGraph, layerForwardGraph, layerVariantKey, layerWeightInputs, loraInputNames, savedNames, type LayerVariant } from './layer.js';
+import { LINEARS, gradOutputNames, layerBackwardGraph, layerForwardGraph, layerVariantKey, layerWeightInputs, loraInputNames, savedDims, savedNames, type LayerVariant } from './layer.js';
 import { headGraph, headVariantKey, type HeadVariant } from './head.js';
 
 export interface OnnxEngineOptions {
   device?: OnnxDevice;
-  /** Recompute each layer's forward in its backward instead of keeping its activations. */
-  gradientCheckpointing?: boolean;
+  /**
+   * Recompute each layer's forward in its backward instead of keeping its activations; 'auto'
+   * (default): only when a micro-batch's kept activations would exceed `memoryBudget`.
+   */
+  gradientCheckpointing?: boolean | 'auto';
+  /** Bytes of kept activations (and dropout masks) allowed with 'auto' (default: a quarter of the machine's memory). */
+  memoryBudget?: number;
   /** Intra-op threads (default: ONNX Runtime's, one per physical core). */
   threads?: number;
   /** Refuse to place any node on the CPU when the device is webgpu (tests: every op runs on the GPU provider). */
@@ -62,6 +68,28 @@ export function sessionOptions(opts: Pick<OnnxEngineOptions, 'device' | 'threads
   return options;
 }
 
+/**
+ * Host buffers reused from one micro-batch to the next (activations, masks, gradients flowing
+ * between layers), so that a step neither allocates nor page-faults its way through a few GiB
+ * of fresh memory. A slot grows to the largest size asked for.
+ */
+class BufferPool {
+  private readonly slots = new Map<string, Float32Array>();
+
+  take(key: string, count: number): Float32Array {
+    let b = this.slots.get(key);
+    if (!b || b.length < count) {
+      b = new Float32Array(count);
+      this.slots.set(key, b);
+    }
+    return b.subarray(0, count);
+  }
+
+  clear(): void {
+    this.slots.clear();
+  }
+}
+
 /** An adapted module: its index in adapters.modules (dropout seed, variable order) and layer. */
 interface ModuleRef {
   index: number;
@@ -81,6 +109,7 @@ interface BatchContext {
 export class OnnxLoraEngine implements LoraEngine, RowScorer {
   readonly name: string;
   private readonly sessions = new Map<string, Promise<Ort.InferenceSession>>();
+  private readonly pool = new BufferPool();
   private readonly invFreq: Float64Array;
   private readonly variants: LayerVariant[];
   private readonly modules: ModuleRef[][];
@@ -151,7 +180,8 @@ export class OnnxLoraEngine implements LoraEngine, RowScorer {
     return s;
   }
 
-  private async run(key: string, build: () => Uint8Array, feeds: Feeds): Promise<Ort.InferenceSession.OnnxValueMapType> {
+  /** Run a graph on the inputs it declares (taken from `feeds` by name), pooled outputs written in place. */
+  private async run(key: string, build: () => Uint8Array, feeds: Feeds, fetches?: Record<string, Ort.Tensor | null>): Promise<Ort.InferenceSession.OnnxValueMapType> {
     const s = await this.session(key, build);
     const used: Feeds = {};
     for (const name of s.inputNames) {
@@ -159,12 +189,27 @@ export class OnnxLoraEngine implements LoraEngine, RowScorer {
       if (!v) throw new Error(`ONNX Runtime engine: no value for graph input ${name} (${key})`);
       used[name] = v;
     }
-    return s.run(used);
+    if (!fetches) return s.run(used);
+    // Pre-allocated outputs are returned as the tensors given.
+    return { ...(await s.run(used, fetches)), ...Object.fromEntries(Object.entries(fetches).filter(([, t]) => t)) } as Ort.InferenceSession.OnnxValueMapType;
   }
 
-  private forwardLayer(l: number, variant: LayerVariant, save: boolean, feeds: Feeds): Promise<Ort.InferenceSession.OnnxValueMapType> {
+  /** A tensor over pool slot `key`. */
+  private pooled(key: string, dims: number[]): Ort.Tensor {
+    return this.f32(this.pool.take(key, dims.reduce((a, d) => a * d, 1)), dims);
+  }
+
+  /** Layer l's forward into pool slot `${prefix}x.${l + 1}` (and with `save` its saved tensors into `saved.${l}.*`). */
+  private forwardLayer(l: number, variant: LayerVariant, save: boolean, feeds: Feeds, ctx: BatchContext, prefix = ''): Promise<Ort.InferenceSession.OnnxValueMapType> {
     const cfg = this.model.config;
-    return this.run(`fwd|${layerVariantKey(variant)}|${save ? 'save' : 'plain'}`, () => layerForwardGraph(cfg, variant, save), { ...feeds, ...this.layerWeights[l] });
+    const fetches: Record<string, Ort.Tensor> = { y: this.pooled(`${prefix}x.${l + 1}`, [ctx.n, cfg.hiddenSize]) };
+    if (save) {
+      const dims: Record<string, number> = { N: ctx.n, B: ctx.b, T: ctx.t, GT: (cfg.numHeads / cfg.numKvHeads) * ctx.t };
+      for (const name of savedNames(variant).filter((x) => x !== 'x')) {
+        fetches[`saved.${name}`] = this.pooled(`saved.${l}.${name}`, savedDims(cfg, variant, name).map((d) => (typeof d === 'number' ? d : dims[d])));
+      }
+    }
+    return this.run(`fwd|${layerVariantKey(variant)}|${save ? 'save' : 'plain'}`, () => layerForwardGraph(cfg, variant, save), { ...feeds, ...this.layerWeights[l] }, fetches);
   }
 
   private f32(data: Float32Array, dims: number[]): Ort.Tensor {
@@ -176,7 +221,7 @@ export class OnnxLoraEngine implements LoraEngine, RowScorer {
   }
 
   /** Embeddings, RoPE tables, mask and reshape targets of a batch. */
-  private context(req: RowsRequest): BatchContext {
+  private context(req: RowsRequest, prefix = ''): BatchContext {
     const cfg = this.model.config;
     const { hiddenSize: h, numKvHeads: nkv, numHeads: nh, headDim: hd } = cfg;
     const b = req.ids.length;
@@ -184,7 +229,7 @@ export class OnnxLoraEngine implements LoraEngine, RowScorer {
     if (req.mask.length !== b || req.mask.some((m, i) => m.length !== t || req.ids[i].length !== t)) throw new SmftError('batch: ids and mask must be [B][T] alike');
     const group = nh / nkv;
     const { cos, sin } = ropeTableData(this.invFreq, defaultPositions(req.mask, t));
-    const x = new Float32Array(b * t * h);
+    const x = this.pool.take(`${prefix}x.0`, b * t * h);
     const embed = this.model.embedTokens;
     req.ids.forEach((row, i) => row.forEach((id, j) => {
       if (!Number.isInteger(id) || id < 0 || id >= cfg.vocabSize) throw new SmftError(`token id ${id} outside the vocabulary`);
@@ -213,7 +258,11 @@ export class OnnxLoraEngine implements LoraEngine, RowScorer {
       const names = loraInputNames(m.target);
       feeds[names.a] = this.f32((await mod.a.data()) as Float32Array, [...mod.a.shape]);
       feeds[names.b] = this.f32((await mod.b.data()) as Float32Array, [...mod.b.shape]);
-      if (seed !== undefined && p > 0) feeds[names.mask] = this.f32(dropoutMask(moduleDropoutSeed(seed, m.index), n * m.inFeatures, p), [n, m.inFeatures]);
+      if (seed !== undefined && p > 0) {
+        const mask = this.pool.take(`mask.${l}.${m.target}`, n * m.inFeatures);
+        dropoutMask(moduleDropoutSeed(seed, m.index), n * m.inFeatures, p, mask);
+        feeds[names.mask] = this.f32(mask, [n, m.inFeatures]);
+      }
     }
     return feeds;
   }
@@ -260,43 +309,46 @@ export class OnnxLoraEngine implements LoraEngine, RowScorer {
     const batch = this.objective.batch(micro);
     const cfg = this.model.config;
     const ctx = this.context(batch);
-    const recompute = this.opts.gradientCheckpointing ?? false;
-    // Forward, keeping what each adapted layer's backward needs.
+    const recompute = this.recompute(ctx);
+    // Forward, keeping what each adapted layer's backward needs (in the pool).
     const kept: { x: Ort.Tensor; saved: Feeds; masks?: Feeds }[] = [];
     let x = ctx.feeds.x;
     for (let l = 0; l < cfg.numLayers; l++) {
       const v = this.variants[l];
-      if (l < this.first) {
-        x = (await this.forwardLayer(l, v, false, { ...ctx.feeds, x })).y;
-        continue;
+      const lora = l < this.first ? {} : await this.loraFeeds(l, ctx.n, dropoutSeed);
+      const out = await this.forwardLayer(l, v, l >= this.first && !recompute, { ...ctx.feeds, ...lora, x }, ctx);
+      if (l >= this.first) {
+        const saved: Feeds = {};
+        if (!recompute) for (const name of savedNames(v).filter((s) => s !== 'x')) saved[`saved.${name}`] = out[`saved.${name}`] as Ort.Tensor;
+        kept[l] = { x, saved, masks: recompute ? undefined : lora };
       }
-      const lora = await this.loraFeeds(l, ctx.n, dropoutSeed);
-      const out = await this.forwardLayer(l, v, !recompute, { ...ctx.feeds, ...lora, x });
-      const saved: Feeds = {};
-      if (!recompute) for (const name of savedNames(v).filter((s) => s !== 'x')) saved[`saved.${name}`] = out[`saved.${name}`];
-      kept[l] = { x, saved, masks: recompute ? undefined : lora };
-      x = out.y;
+      x = out.y as Ort.Tensor;
     }
     // Head and loss.
     const { variant: hv, feeds: hf } = this.headFeeds(batch, ctx, x, { batch, terms });
-    const top = await this.run(`head|${headVariantKey(hv)}`, () => headGraph(cfg, hv), hf);
+    const top = await this.run(`head|${headVariantKey(hv)}`, () => headGraph(cfg, hv), hf, { dx: this.pooled(`dx.${cfg.numLayers}`, [ctx.n, cfg.hiddenSize]), loss: null, losses: null, logits: null });
     const loss = (top.loss.data as Float32Array)[0];
     // Backward, top layer first.
     const grads = new Map<number, { a: Float32Array; b: Float32Array }>();
-    let dy = top.dx;
+    let dy = top.dx as Ort.Tensor;
     for (let l = cfg.numLayers - 1; l >= this.first; l--) {
       const v = this.variants[l];
       const needDx = l > this.first;
       const k = kept[l];
       const lora = k.masks ?? (await this.loraFeeds(l, ctx.n, dropoutSeed));
+      const fetches: Record<string, Ort.Tensor | null> = needDx ? { dx: this.pooled(`dx.${l}`, [ctx.n, cfg.hiddenSize]) } : {};
+      for (const m of this.modules[l]) {
+        const names = gradOutputNames(m.target);
+        fetches[names.a] = null;
+        fetches[names.b] = null;
+      }
       const key = `bwd|${layerVariantKey(v)}|${recompute ? 'recompute' : 'saved'}|${needDx ? 'dx' : 'nodx'}`;
-      const out = await this.run(key, () => layerBackwardGraph(cfg, v, recompute, needDx), { ...ctx.feeds, ...this.layerWeights[l], ...lora, ...k.saved, x: k.x, dy });
+      const out = await this.run(key, () => layerBackwardGraph(cfg, v, recompute, needDx), { ...ctx.feeds, ...this.layerWeights[l], ...lora, ...k.saved, x: k.x, dy }, fetches);
       for (const m of this.modules[l]) {
         const names = gradOutputNames(m.target);
         grads.set(m.index, { a: out[names.a].data as Float32Array, b: out[names.b].data as Float32Array });
       }
-      kept[l] = undefined as never;
-      if (needDx) dy = out.dx;
+      if (needDx) dy = out.dx as Ort.Tensor;
     }
     const list: tf.Tensor[] = [];
     this.adapters.modules.forEach((mod, i) => {
@@ -306,15 +358,33 @@ export class OnnxLoraEngine implements LoraEngine, RowScorer {
     return { loss: tf.scalar(loss), grads: list };
   }
 
+  /** Bytes the forward keeps for the backward (saved tensors and dropout masks of the adapted layers). */
+  keptBytes(ctx: Pick<BatchContext, 'n' | 'b' | 't'>): number {
+    const { hiddenSize: h, intermediateSize: im, numHeads: nh, numKvHeads: nkv, headDim: hd } = this.model.config;
+    let floats = 0;
+    for (let l = this.first; l < this.variants.length; l++) {
+      const v = this.variants[l];
+      floats += ctx.n * (2 * h + 2 * nh * hd + 2 * nkv * hd + 2 * im + v.r * v.lora.length) + ctx.b * nh * ctx.t * ctx.t;
+      if (v.dropout) for (const m of this.modules[l]) floats += ctx.n * m.inFeatures;
+    }
+    return 4 * floats;
+  }
+
+  private recompute(ctx: BatchContext): boolean {
+    const c = this.opts.gradientCheckpointing ?? 'auto';
+    if (c !== 'auto') return c;
+    return this.keptBytes(ctx) > (this.opts.memoryBudget ?? totalmem() / 4);
+  }
+
   /** Logits of the requested rows (and log Z) with the adapters as they are, no dropout. */
   async scoreRows(req: RowsRequest): Promise<RowScores> {
     const cfg = this.model.config;
-    const ctx = this.context(req);
+    const ctx = this.context(req, 'eval.');
     let x = ctx.feeds.x;
     for (let l = 0; l < cfg.numLayers; l++) {
       const v = { ...this.variants[l], dropout: false };
       const lora = await this.loraFeeds(l, ctx.n);
-      x = (await this.forwardLayer(l, v, false, { ...ctx.feeds, ...lora, x })).y;
+      x = (await this.forwardLayer(l, v, false, { ...ctx.feeds, ...lora, x }, ctx, `eval.${l % 2}.`)).y as Ort.Tensor;
     }
     const { variant, feeds } = this.headFeeds(req, ctx, x);
     const out = await this.run(`head|${headVariantKey(variant)}`, () => headGraph(cfg, variant), feeds);
@@ -335,6 +405,7 @@ export class OnnxLoraEngine implements LoraEngine, RowScorer {
       }
     }
     this.sessions.clear();
+    this.pool.clear();
   }
 }
 

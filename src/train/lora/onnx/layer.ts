@@ -195,7 +195,7 @@ export function savedNames(v: LayerVariant): string[] {
 }
 
 /** Symbolic shapes of the saved tensors. */
-function savedDims(cfg: LmConfig, v: LayerVariant, name: string): (number | string)[] {
+export function savedDims(cfg: LmConfig, v: LayerVariant, name: string): (number | string)[] {
   const { hiddenSize: h, intermediateSize: im, numHeads: nh, numKvHeads: nkv, headDim: hd } = cfg;
   switch (name) {
     case 'x': case 'x1': return ['N', h];
