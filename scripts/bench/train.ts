@@ -155,7 +155,7 @@ function torchStep(layers: number): Measure {
   const r = spawnSync(python, [script, '--layers', String(layers), '--batch', String(batch), '--tokens', String(tokens), '--r', String(rank),
     '--dropout', String(dropout), '--reps', String(reps), '--threads', String(threads), '--device', torchDevice], { encoding: 'utf8', maxBuffer: 1 << 24 });
   const last = r.stdout.trim().split('\n').pop() ?? '';
-  if (r.status === 0 && last.startsWith('{')) return { ...(JSON.parse(last) as Omit<Measure, 'runtime'>), runtime: `pytorch-${torchDevice}`, measured: true };
+  if (r.status === 0 && last.startsWith('{')) return { ...(JSON.parse(last) as Measure), runtime: `pytorch-${torchDevice}`, measured: true };
   throw new Error(`${python} ${script}: ${(r.stderr || r.stdout || String(r.error)).trim().split('\n').pop()}`);
 }
 
