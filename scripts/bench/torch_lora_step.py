@@ -11,7 +11,11 @@ matrices of a batch of B prompts of T tokens, read at the last token: cross-entr
 "digit" tokens, the rating objective's shape. The same work smft's engines do per step.
 
   /usr/bin/python3 scripts/bench/torch_lora_step.py --layers 2 [--batch 8] [--tokens 80]
-      [--r 16] [--dropout 0.05] [--reps 2] [--threads 2] [--device cpu|cuda]
+      [--r 16] [--dropout 0.05] [--reps 2] [--threads 2] [--device cpu|cuda] [--impl handwritten|peft]
+
+--impl peft builds the same shape as transformers' Qwen2ForCausalLM (random init) with peft's
+LoRA instead (needs transformers and peft; written for the GPU machines, where they are
+installed, and not run on the CPU machines of this project, which have neither).
 
 Prints one JSON line: engine, device, layers, batch, tokens, seconds_per_step,
 tokens_per_s, cpu_seconds_per_step (process CPU time: the work, less sensitive to a busy
@@ -97,15 +101,30 @@ def main():
     ap.add_argument("--reps", type=int, default=2)
     ap.add_argument("--threads", type=int, default=os.cpu_count())
     ap.add_argument("--device", default="cpu")
+    ap.add_argument("--impl", default="handwritten", choices=["handwritten", "peft"])
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
     gen = torch.Generator().manual_seed(1)
     dev = torch.device(a.device)
     lora = (a.r, 2 * a.r, a.dropout)
-    embed = ((torch.rand(VOCAB, H, generator=gen) * 2 - 1)).to(dev)
-    layers = torch.nn.ModuleList([Layer(lora, gen) for _ in range(a.layers)]).to(dev)
+    if a.impl == "peft":
+        from peft import LoraConfig, get_peft_model
+        from transformers import Qwen2Config, Qwen2ForCausalLM
+        qcfg = Qwen2Config(hidden_size=H, intermediate_size=IM, num_hidden_layers=a.layers, num_attention_heads=NH,
+                           num_key_value_heads=NKV, vocab_size=VOCAB, rms_norm_eps=EPS, rope_theta=THETA,
+                           tie_word_embeddings=True, max_position_embeddings=32768)
+        peft_model = get_peft_model(Qwen2ForCausalLM(qcfg), LoraConfig(
+            r=a.r, lora_alpha=2 * a.r, lora_dropout=a.dropout, task_type="CAUSAL_LM",
+            target_modules=["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"])).to(dev)
+        decoder = peft_model.base_model.model.model
+        embed = decoder.embed_tokens.weight.detach()
+        layers = peft_model
+        params = [p for p in peft_model.parameters() if p.requires_grad]
+    else:
+        embed = ((torch.rand(VOCAB, H, generator=gen) * 2 - 1)).to(dev)
+        layers = torch.nn.ModuleList([Layer(lora, gen) for _ in range(a.layers)]).to(dev)
+        params = [p for p in layers.parameters() if p.requires_grad]
     norm = torch.ones(H, device=dev)
-    params = [p for p in layers.parameters() if p.requires_grad]
     opt = torch.optim.AdamW(params, lr=1e-4, weight_decay=0.0)
     b, t = a.batch, a.tokens
     ids = torch.tensor([[(1000 + r * 131 + j * 7919) % VOCAB for j in range(t)] for r in range(b)], device=dev)
@@ -120,10 +139,13 @@ def main():
     target[:, 2], target[:, 3] = 0.6, 0.4
 
     def step():
-        x = embed[ids]
-        for layer in layers:
-            x = layer(x, cos, sin, bias)
-        logits = rms(x[:, -1], norm) @ head.T
+        if a.impl == "peft":
+            logits = decoder(input_ids=ids).last_hidden_state[:, -1] @ head.T
+        else:
+            x = embed[ids]
+            for layer in layers:
+                x = layer(x, cos, sin, bias)
+            logits = rms(x[:, -1], norm) @ head.T
         loss = -(target * torch.log_softmax(logits, -1)).sum() / b
         opt.zero_grad(set_to_none=True)
         loss.backward()
@@ -147,7 +169,7 @@ def main():
     except OSError:
         pass
     print(json.dumps({
-        "engine": "pytorch", "device": a.device, "layers": a.layers, "batch": b, "tokens": b * t,
+        "engine": "pytorch" if a.impl == "handwritten" else "pytorch-peft", "device": a.device, "layers": a.layers, "batch": b, "tokens": b * t,
         "seconds_per_step": s, "tokens_per_s": b * t / s, "cpu_seconds_per_step": cpu,
         "peak_rss_bytes": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024,
         "threads": torch.get_num_threads(), "torch": torch.__version__, "blas": blas,

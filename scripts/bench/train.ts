@@ -9,7 +9,7 @@
  *   npm run bench:train -- [--engines onnx,tfjs] [--layers 2,4,24] [--json] [--batch 8]
  *        [--tokens 80] [--r 16] [--dropout 0.05] [--reps 2] [--threads N] [--device cpu|webgpu]
  *        [--backend wasm] [--checkpoint auto|on|off] [--torch on|off] [--torch-device cpu|cuda]
- *        [--python /usr/bin/python3]
+ *        [--torch-impl handwritten|peft] [--python /usr/bin/python3]
  *
  * Engines: `onnx` (explicit backward graphs on ONNX Runtime, execution provider --device; TF.js
  * cpu holds the weights), `tfjs` (TF.js autodiff on --backend, default wasm). Each measurement
@@ -33,7 +33,7 @@ import {
   LoraAdapters, LoraStepper, createLoraEngine, resolveLoraConfig, lastTokenRows, TfBatchLoss, tfRowScorer,
   type ObjectiveBatch, type TrainObjective, type LoraTrainConfig,
 } from '../../src/train/lora/index.js';
-import type { OnnxDevice } from '../../src/lm/runtime-choice.js';
+import type { TrainDevice } from '../../src/train/lora/engine.js';
 
 log.level = process.env.SMFT_LOG_LEVEL ?? 'warn';
 
@@ -46,11 +46,13 @@ const rank = Number(arg('r', '16'));
 const dropout = Number(arg('dropout', '0.05'));
 const reps = Number(arg('reps', '2'));
 const threads = Number(arg('threads', String(availableParallelism())));
-const device = arg('device', 'cpu') as OnnxDevice;
+const device = arg('device', 'cpu') as TrainDevice;
 const tfBackend = arg('backend', 'wasm') as BackendName;
 const checkpoint = arg('checkpoint', 'auto');
 const torch = arg('torch', 'on') === 'on';
 const torchDevice = arg('torch-device', 'cpu');
+const torchImpl = arg('torch-impl', 'handwritten');
+const torchName = torchImpl === 'peft' ? 'pytorch-peft' : 'pytorch';
 const python = arg('python', existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3');
 const FULL = 24;
 const DIGITS = [15, 16, 17, 18, 19, 20];
@@ -153,7 +155,7 @@ function inChild(engine: string, layers: number): Measure {
 function torchStep(layers: number): Measure {
   const script = join(import.meta.dirname, 'torch_lora_step.py');
   const r = spawnSync(python, [script, '--layers', String(layers), '--batch', String(batch), '--tokens', String(tokens), '--r', String(rank),
-    '--dropout', String(dropout), '--reps', String(reps), '--threads', String(threads), '--device', torchDevice], { encoding: 'utf8', maxBuffer: 1 << 24 });
+    '--dropout', String(dropout), '--reps', String(reps), '--threads', String(threads), '--device', torchDevice, '--impl', torchImpl], { encoding: 'utf8', maxBuffer: 1 << 24 });
   const last = r.stdout.trim().split('\n').pop() ?? '';
   if (r.status === 0 && last.startsWith('{')) return { ...(JSON.parse(last) as Measure), runtime: `pytorch-${torchDevice}`, measured: true };
   throw new Error(`${python} ${script}: ${(r.stderr || r.stdout || String(r.error)).trim().split('\n').pop()}`);
@@ -205,20 +207,20 @@ async function main(): Promise<void> {
       try {
         record(torchStep(layers));
       } catch (e) {
-        emit({ engine: 'pytorch', layers, error: (e as Error).message }, `pytorch ${layers} layers: failed: ${(e as Error).message}`);
+        emit({ engine: torchName, layers, error: (e as Error).message }, `pytorch ${layers} layers: failed: ${(e as Error).message}`);
       }
     }
   }
-  const ref = results.get('pytorch') ?? [];
+  const ref = results.get(torchName) ?? [];
   for (const engine of engines) {
     for (const m of results.get(engine) ?? []) {
       const t = ref.find((x) => x.layers === m.layers);
       if (!t) continue;
-      const r = { comparison: `${engine}/pytorch`, layers: m.layers, tokens_per_s_ratio: m.tokens_per_s / t.tokens_per_s, cpu_seconds_ratio: t.cpu_seconds_per_step / m.cpu_seconds_per_step };
+      const r = { comparison: `${engine}/${torchName}`, layers: m.layers, tokens_per_s_ratio: m.tokens_per_s / t.tokens_per_s, cpu_seconds_ratio: t.cpu_seconds_per_step / m.cpu_seconds_per_step };
       emit(r, `${engine} vs PyTorch, ${m.layers} layers: ${r.tokens_per_s_ratio.toFixed(2)}× the tokens/s (${r.cpu_seconds_ratio.toFixed(2)}× less CPU time per step)`);
     }
   }
-  for (const engine of [...engines, ...(torch ? ['pytorch'] : [])]) {
+  for (const engine of [...engines, ...(torch ? [torchName] : [])]) {
     const f = full(results.get(engine) ?? []);
     if (!f) continue;
     if (!f.measured) emit(f, `${engine} ${FULL} layers (extrapolated): ${f.seconds_per_step.toFixed(1)} s/step = ${f.tokens_per_s.toFixed(1)} tokens/s, peak RSS ≈ ${gib(f.peak_rss_bytes)}`);

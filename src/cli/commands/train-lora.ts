@@ -5,8 +5,8 @@ import { resolveDataDir } from '../../data/datadir.js';
 import type { Lang } from '../../data/dimensions.js';
 import { loadNorms, promptWords } from '../../data/norms.js';
 import * as tf from '@tensorflow/tfjs';
-import { chooseInferenceRuntime, onnxForInference, INFERENCE_BACKENDS, type InferenceBackend, type OnnxDevice } from '../../lm/runtime-choice.js';
-import type { EngineChoice } from '../../train/lora/engine.js';
+import { chooseInferenceRuntime, onnxForInference, INFERENCE_BACKENDS, type InferenceBackend } from '../../lm/runtime-choice.js';
+import type { EngineChoice, TrainDevice } from '../../train/lora/engine.js';
 import { loadModel } from '../../lm/load.js';
 import { alignmentTrajectory } from '../../pipeline/trajectory.js';
 import { writeFileAtomic } from '../../util/atomic.js';
@@ -21,7 +21,7 @@ import { action, choiceOption, BACKEND_HELP } from '../run.js';
 
 /** `smft train` for LoRA recipes: prints the run folder and the final adapter. */
 export async function trainLoraRecipe(opts: {
-  recipe: string; model?: string; out: string; dataDir: string; seed?: number; steps?: number; resume: boolean; engine?: EngineChoice; device?: OnnxDevice;
+  recipe: string; model?: string; out: string; dataDir: string; seed?: number; steps?: number; resume: boolean; engine?: EngineChoice; device?: TrainDevice;
 }): Promise<void> {
   // QA test accuracy after training: on ONNX Runtime when TF.js trains on the CPU.
   const r = await runLoraRecipe({ ...opts, inference: await onnxForInference('auto', tf.getBackend()) });

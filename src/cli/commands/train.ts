@@ -2,15 +2,14 @@ import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { resolveDataDir } from '../../data/datadir.js';
 import { initBackend, type BackendName } from '../../lm/backend.js';
-import type { OnnxDevice } from '../../lm/runtime-choice.js';
-import { ENGINE_CHOICES, initTrainingBackend, type EngineChoice } from '../../train/lora/engine.js';
+import { ENGINE_CHOICES, TRAIN_DEVICES, initTrainingBackend, type EngineChoice, type TrainDevice } from '../../train/lora/engine.js';
 import { trainGloveHead, trainGloveQaHead } from '../../train/recipes.js';
 import { action, choiceOption, intOption } from '../run.js';
 import { trainLoraRecipe } from './train-lora.js';
 
 interface TrainFlags {
   recipe: string; model?: string; out: string; dataDir?: string; backend: BackendName; seed?: number; resume?: boolean; steps?: number;
-  engine: EngineChoice; device: OnnxDevice;
+  engine: EngineChoice; device: TrainDevice;
 }
 
 const BACKENDS = ['auto', 'cpu', 'wasm', 'webgpu', 'tensorflow'] as const;
@@ -26,7 +25,7 @@ export function registerTrain(program: Command): void {
     .option('--seed <n>', 'seed (overrides the recipe)', intOption('seed'))
     .option('--steps <n>', 'training steps (overrides the recipe; LoRA)', intOption('steps', 1))
     .option('--engine <name>', 'LoRA: what computes the gradients: onnx (ONNX Runtime, explicit backward graphs), tfjs (TF.js autodiff on --backend); auto: onnx where it runs', choiceOption('engine', ENGINE_CHOICES), 'auto')
-    .option('--device <name>', 'ONNX Runtime execution provider of the onnx engine: cpu or webgpu', choiceOption('device', ['cpu', 'webgpu'] as const), 'cpu')
+    .option('--device <name>', 'ONNX Runtime execution provider of the onnx engine: cpu, webgpu, or cuda (onnxruntime-node with its CUDA files; untested)', choiceOption('device', TRAIN_DEVICES), 'cpu')
     .option('--resume', 'continue from the last checkpoint in --out, exactly')
     .option('--data-dir <dir>', 'data directory (default: SMFT_DATA_DIR or ./data)')
     .action(action(async (f: TrainFlags) => {

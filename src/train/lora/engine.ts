@@ -15,7 +15,6 @@ import { ortAvailable } from '../../lm/onnx/runtime.js';
 import { initBackend, type BackendName } from '../../lm/backend.js';
 import { chooseInferenceRuntime } from '../../lm/runtime-choice.js';
 import type { CausalLM } from '../../lm/model.js';
-import type { OnnxDevice } from '../../lm/runtime-choice.js';
 import type { LoraAdapters } from './adapter.js';
 import type { RowScorer, TrainObjective } from './objective.js';
 import type { LoraTrainConfig } from './train-config.js';
@@ -73,13 +72,21 @@ export class TfjsEngine implements LoraEngine {
   }
 }
 
+/**
+ * ONNX Runtime execution provider of the 'onnx' engine: 'cpu', 'webgpu' (tested on lavapipe),
+ * 'cuda' (needs onnxruntime-node installed with its CUDA files, as the Docker image does;
+ * untested in this project).
+ */
+export type TrainDevice = 'cpu' | 'webgpu' | 'cuda';
+export const TRAIN_DEVICES: readonly TrainDevice[] = ['cpu', 'webgpu', 'cuda'];
+
 /** Which engine computes the gradients: 'auto' (ONNX Runtime where it runs), 'onnx' or 'tfjs'. */
 export type EngineChoice = 'auto' | 'onnx' | 'tfjs';
 export const ENGINE_CHOICES: readonly EngineChoice[] = ['auto', 'onnx', 'tfjs'];
 
 export interface EngineRequest {
   choice: EngineChoice;
-  device: OnnxDevice;
+  device: TrainDevice;
   model: CausalLM;
   /** Attached to `model`. */
   adapters: LoraAdapters;

@@ -12,7 +12,8 @@ export {
 } from './checkpoint.js';
 export { padBatch, lastTokenRows, pearson, type TrainObjective, type ObjectiveBatch, type BatchLoss, type RowsRequest, type RowScores, type RowScorer } from './objective.js';
 export { TfBatchLoss, tfRowScorer, engineRowScorer, hostRowLosses, outputRowsKernel } from './batch-loss.js';
-export { TfjsEngine, createLoraEngine, ENGINE_CHOICES, type LoraEngine, type EngineChoice, type MicroGradients } from './engine.js';
+export { TfjsEngine, createLoraEngine, initTrainingBackend, ENGINE_CHOICES, TRAIN_DEVICES, type LoraEngine, type EngineChoice, type TrainDevice, type MicroGradients } from './engine.js';
+export { OnnxLoraEngine, type OnnxEngineOptions } from './onnx/engine.js';
 export { mergeLora, mergeInto, type MergeOptions, type MergeResult } from './merge.js';
 export { applyCheckpoint, runCheckpoints, type ApplyCheckpointOptions, type AppliedCheckpoint } from './apply.js';
 export { inferenceModel, type InferenceModel } from './inference.js';

@@ -36,7 +36,7 @@ import { isEngine } from '../../lm/engine.js';
 import { inferenceModel } from './inference.js';
 import { engineRowScorer } from './batch-loss.js';
 import type { OnnxDevice } from '../../lm/runtime-choice.js';
-import type { EngineChoice } from './engine.js';
+import type { EngineChoice, TrainDevice } from './engine.js';
 
 export interface RatingRecipeData {
   lang: Lang;
@@ -243,7 +243,7 @@ export interface RunRecipeOptions {
   /** What computes the gradients (trainLora's engine; default 'auto'). */
   engine?: EngineChoice;
   /** ONNX Runtime execution provider of the 'onnx' engine (default 'cpu'). */
-  device?: OnnxDevice;
+  device?: TrainDevice;
 }
 
 export interface RecipeResult {
@@ -317,7 +317,7 @@ export async function runRecipe(recipeOrName: string | Recipe, opts: RunRecipeOp
  */
 export async function trainLoraRecipe(opts: {
   recipe: string; model?: string; out: string; dataDir?: string; seed?: number; steps?: number; resume?: boolean; set?: string[]; signal?: AbortSignal;
-  inference?: OnnxDevice | false; engine?: EngineChoice; device?: OnnxDevice;
+  inference?: OnnxDevice | false; engine?: EngineChoice; device?: TrainDevice;
 }): Promise<RecipeResult> {
   if (!opts.model) throw new SmftError(`recipe '${opts.recipe}' fine-tunes an LLM: give the base model with --model PATH|HUB_ID`);
   const overrides: string[] = [...(opts.set ?? [])];

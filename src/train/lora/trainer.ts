@@ -37,10 +37,9 @@ import {
   type StepMetrics, type TrainerState,
 } from './checkpoint.js';
 import type { TrainObjective } from './objective.js';
-import { createLoraEngine, type EngineChoice, type LoraEngine } from './engine.js';
+import { createLoraEngine, type EngineChoice, type LoraEngine, type TrainDevice } from './engine.js';
 import { LoraStepper } from './stepper.js';
 import { configChanges, resolveTrainConfig, type LoraTrainConfig } from './train-config.js';
-import type { OnnxDevice } from '../../lm/runtime-choice.js';
 
 export interface TrainLoraOptions {
   model: CausalLM;
@@ -66,7 +65,7 @@ export interface TrainLoraOptions {
   /** What computes the gradients (default 'auto': ONNX Runtime where it runs, see engine.ts). */
   engine?: EngineChoice;
   /** ONNX Runtime's execution provider for the 'onnx' engine (default 'cpu'). */
-  device?: OnnxDevice;
+  device?: TrainDevice;
 }
 
 export interface TrainLoraResult {

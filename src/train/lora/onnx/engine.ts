@@ -22,17 +22,16 @@ import type { CausalLM } from '../../../lm/model.js';
 import { ropeInvFreq, ropeTableData } from '../../../lm/rope.js';
 import { attentionBiasData, defaultPositions } from '../../../lm/forward-inputs.js';
 import { loadOrt } from '../../../lm/onnx/runtime.js';
-import type { OnnxDevice } from '../../../lm/runtime-choice.js';
 import type { LoraTarget } from '../config.js';
 import type { LoraAdapters } from '../adapter.js';
 import { dropoutMask, moduleDropoutSeed } from '../dropout.js';
-import type { LoraEngine, MicroGradients } from '../engine.js';
+import type { LoraEngine, MicroGradients, TrainDevice } from '../engine.js';
 import type { ObjectiveBatch, RowScorer, RowScores, RowsRequest, TrainObjective } from '../objective.js';
 import { LINEARS, gradOutputNames, layerBackwardGraph, layerForwardGraph, layerVariantKey, layerWeightInputs, loraInputNames, savedDims, savedNames, type LayerVariant } from './layer.js';
 import { headGraph, headVariantKey, type HeadVariant } from './head.js';
 
 export interface OnnxEngineOptions {
-  device?: OnnxDevice;
+  device?: TrainDevice;
   /**
    * Recompute each layer's forward in its backward instead of keeping its activations; 'auto'
    * (default): only when a micro-batch's kept activations would exceed `memoryBudget`.
@@ -52,8 +51,9 @@ type Feeds = Record<string, Ort.Tensor>;
 
 /**
  * Session options of the engine's graphs: all graph optimisations, sequential execution, the
- * thread count; on webgpu the WebGPU execution provider, with `strictDevice` refusing any node
- * it does not implement (instead of ONNX Runtime's silent CPU fallback).
+ * thread count; on webgpu (or cuda: onnxruntime-node installed with its CUDA files; untested
+ * in this project) that execution provider, with `strictDevice` refusing any node it does not
+ * implement (instead of ONNX Runtime's silent CPU fallback).
  */
 export function sessionOptions(opts: Pick<OnnxEngineOptions, 'device' | 'threads' | 'strictDevice'>): Ort.InferenceSession.SessionOptions {
   const options: Ort.InferenceSession.SessionOptions = {
@@ -61,8 +61,8 @@ export function sessionOptions(opts: Pick<OnnxEngineOptions, 'device' | 'threads
     executionMode: 'sequential',
     ...(opts.threads ? { intraOpNumThreads: opts.threads } : {}),
   };
-  if (opts.device === 'webgpu') {
-    options.executionProviders = ['webgpu'];
+  if (opts.device === 'webgpu' || opts.device === 'cuda') {
+    options.executionProviders = [opts.device];
     if (opts.strictDevice) options.extra = { session: { disable_cpu_ep_fallback: '1' } };
   }
   return options;
