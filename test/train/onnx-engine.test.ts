@@ -23,7 +23,7 @@ import {
 } from '../../src/train/lora/index.js';
 import type { QaItem } from '../../src/train/qa.js';
 import { OnnxLoraEngine } from '../../src/train/lora/onnx/engine.js';
-import { dropoutMask, moduleDropoutSeed } from '../../src/train/lora/dropout.js';
+import { dropoutMask, dropoutMaskScalar, moduleDropoutSeed } from '../../src/train/lora/dropout.js';
 import { testDataDir } from '../helpers/data.js';
 
 const MODELS = ['tiny-llama', 'tiny-qwen2'] as const;
@@ -234,7 +234,10 @@ test('validation through the ONNX Runtime forward equals the TF.js model (rating
   }
 });
 
-test('dropout masks: seeded, 0 or 1/(1 − p) at rate p, independent across modules and passes', () => {
+test('dropout masks: seeded, 0 or 1/(1 − p) at rate p, independent across modules and passes; SIMD kernel = scalar definition', () => {
+  for (const [seed, count, q] of [[0, 3, 0.5], [1, 17, 0.05], [0xffffffff, 4099, 0.9], [123456789, 100_003, 0.2]] as const) {
+    assert.deepEqual(dropoutMask(seed, count, q), dropoutMaskScalar(seed, count, q), `seed ${seed}, ${count} elements, p ${q}`);
+  }
   const n = 200_000;
   const p = 0.1;
   const m = dropoutMask(moduleDropoutSeed(7, 0), n, p);
