@@ -175,7 +175,10 @@ function full(ms: Measure[]): Measure | undefined {
   const [a, b] = [...ms].sort((x, y) => x.layers - y.layers).slice(-2);
   const at = (k: 'seconds_per_step' | 'cpu_seconds_per_step' | 'peak_rss_bytes'): number => b[k] + ((b[k] - a[k]) / (b.layers - a.layers)) * (FULL - b.layers);
   const s = at('seconds_per_step');
-  return { ...b, layers: FULL, seconds_per_step: s, tokens_per_s: b.tokens / s, cpu_seconds_per_step: at('cpu_seconds_per_step'), peak_rss_bytes: at('peak_rss_bytes'), forward_seconds: undefined, measured: false };
+  return {
+    ...b, layers: FULL, seconds_per_step: s, tokens_per_s: b.tokens / s, cpu_seconds_per_step: at('cpu_seconds_per_step'), peak_rss_bytes: at('peak_rss_bytes'),
+    forward_seconds: undefined, lora_params: b.lora_params === undefined ? undefined : (b.lora_params / b.layers) * FULL, measured: false,
+  };
 }
 
 async function main(): Promise<void> {
