@@ -38,8 +38,8 @@ export SMFT_LOG_LEVEL="${SMFT_LOG_LEVEL:-warn}"
 log "WebGPU kernel tests on the real adapter (software adapters refused)"
 SMFT_WEBGPU_ALLOW_SOFTWARE=0 ./bin/node --test --test-concurrency=1 lib/tests/ 2>&1 | tee "$out/tests.log" | grep -E '^# (pass|fail)|^not ok' | tee -a "$out/device.log"
 
-sizes=1572,10000,39707 boot=200 boot_long=10000 cpu_long=1000 lmargs=() trainargs=(--layers 2,4 --reps 1)
-if [ "${SMFT_DEVICE_QUICK:-0}" = 1 ]; then sizes=300 boot=2 boot_long=3 cpu_long=2 lmargs=(--layers 1 --batch 2 --tokens 16 --suffix 4 --reps 1) trainargs=(--layers 1 --batch 2 --tokens 16 --reps 1); fi
+sizes=1572,10000,39707 boot=200 boot_long=10000 cpu_long=1000 lmargs=()
+if [ "${SMFT_DEVICE_QUICK:-0}" = 1 ]; then sizes=300 boot=2 boot_long=3 cpu_long=2 lmargs=(--layers 1 --batch 2 --tokens 16 --suffix 4 --reps 1); fi
 paper=""
 [ -f "$root/bundle/eval_en_1572_with_predictions.csv" ] && paper="--paper $root/bundle/eval_en_1572_with_predictions.csv"
 log "bench: distances 1572/10000/39707, bootstrap 200 (+ paper analysis)"
@@ -57,7 +57,19 @@ if [ -f lib/bench-lm.js ]; then
   timeout "${SMFT_LM_TIMEOUT:-300}" ./bin/node lib/bench-lm.js --backends onnx-webgpu,webgpu,onnx,wasm "${lmargs[@]}" 2>&1 | grep -v '^Warning' | tee -a "$out/device.log"
 fi
 if [ -f lib/bench-train.js ]; then
-  log "bench: LoRA r=16 training step on webgpu vs wasm (random Qwen2.5-0.5B shape, per layer, extrapolated to 24)"
-  timeout "${SMFT_TRAIN_TIMEOUT:-300}" ./bin/node lib/bench-train.js --backends webgpu,wasm "${trainargs[@]}" 2>&1 | grep -v '^Warning' | tee -a "$out/device.log"
+  # One LoRA r=16 step (batch 8 x 80, random Qwen2.5-0.5B shape): smft's ONNX Runtime engine on
+  # ORT's WebGPU provider and TF.js webgpu, against plain PyTorch on CUDA (hand-written LoRA)
+  # and PyTorch + peft on CUDA, the same shapes, one JSON line each (goal: >= 10 000 tokens/s
+  # for the 24-layer step on an H100). The torch script comes from the repository beside the
+  # bundle; python3 with torch (and transformers + peft) is the machine's.
+  torch_py="$root/scripts/bench/torch_lora_step.py"
+  lay=2,4,24 reps=3
+  if [ "${SMFT_DEVICE_QUICK:-0}" = 1 ]; then lay=1 reps=1; fi
+  for impl in handwritten peft; do
+    log "bench: LoRA training step, ONNX Runtime WebGPU vs TF.js webgpu vs PyTorch CUDA ($impl LoRA)"
+    cp "$torch_py" lib/torch_lora_step.py 2>/dev/null || true
+    timeout "${SMFT_TRAIN_TIMEOUT:-600}" ./bin/node lib/bench-train.js --engines onnx,tfjs --device webgpu --backend webgpu --layers "$lay" --reps "$reps" \
+      --torch-device cuda --torch-impl "$impl" --python python3 --json 2>&1 | grep -v '^Warning' | tee -a "$out/device.log" "$out/bench-train-$impl.jsonl"
+  done
 fi
 log "done"

@@ -23,7 +23,8 @@ import { resolveDataDir } from '../data/datadir.js';
 import { smftVersion } from '../eval/provenance.js';
 import type { PaperExample } from '../train/paper-examples.js';
 import { applyOverrides, loadRecipe, recipePaperExamples, type RatingRecipeData, type Recipe, type RecipeOverrides } from '../train/lora/recipes.js';
-import { resolveTrainConfig, splitByGroup } from '../train/trainer.js';
+import { resolveTrainConfig } from '../train/lora/train-config.js';
+import { splitByGroup } from '../train/lora/trainer.js';
 import { WORD_SPLIT_DESCRIPTION } from '../train/paper-data.js';
 
 export const FINETUNE_FORMATS = ['openai-ft', 'sft-jsonl'] as const;

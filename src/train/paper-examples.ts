@@ -16,7 +16,7 @@ import { readFileSync } from 'node:fs';
 import { SmftError } from '../util/errors.js';
 import type { Dimension } from '../data/dimensions.js';
 import { fillTemplate, type PromptTemplate } from '../lm/prompts.js';
-import { renderMcq } from './qa-objective.js';
+import { renderMcq } from './lora/objectives/qa.js';
 import type { QaItem } from './qa.js';
 
 export interface PaperMessage {

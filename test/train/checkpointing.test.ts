@@ -182,7 +182,7 @@ const TRAIN: Partial<LoraTrainConfig> = {
 
 for (const backend of BACKENDS) test(`${backend}: training with checkpointing gives the same losses and weights as without, and resumes across the setting`, async () => {
   await useBackend(backend);
-  assert.equal(resolveTrainConfig({}).gradientCheckpointing, true);
+  assert.equal(resolveTrainConfig({}).gradientCheckpointing, 'auto');
   assert.throws(() => resolveTrainConfig({ gradientCheckpointing: 'yes' as unknown as boolean }), /gradientCheckpointing/);
   const lm = await loadModel(fixture('tiny-qwen2'));
   const examples = Array.from({ length: 8 }, (_, i) => ({ ...WORDS[i % 4], word: `${WORDS[i % 4].word} ${'xyzw'[i >> 1]}` }));
@@ -190,7 +190,7 @@ for (const backend of BACKENDS) test(`${backend}: training with checkpointing gi
   const lora = { r: 4, alpha: 8, dropout: 0.2 };
   try {
     const run = (out: string, gradientCheckpointing: boolean, extra: { resume?: boolean; stopAfterStep?: number } = {}): ReturnType<typeof trainLora> =>
-      trainLora({ model: lm.model, modelName: 'tiny-qwen2', objective: obj, out: join(tmp, backend, out), lora, train: { ...TRAIN, gradientCheckpointing }, ...extra });
+      trainLora({ model: lm.model, modelName: 'tiny-qwen2', objective: obj, out: join(tmp, backend, out), lora, train: { ...TRAIN, gradientCheckpointing }, engine: 'tfjs', ...extra });
     const off = await run('off', false);
     off.adapters.dispose();
     const on = await run('on', true);

@@ -27,8 +27,9 @@ const templates = SOUND_TEMPLATES;
 
 const all = (n: number): Int32Array => Int32Array.from({ length: n }, (_, i) => i);
 
-test('learning: loss falls and held-out ratings correlate with the targets after training (wasm)', async () => {
-  await useBackend('wasm');
+for (const [engine, backend] of [['onnx', 'cpu'], ['tfjs', 'wasm']] as const) {
+test(`learning (${engine} engine, TF.js ${backend}): loss falls and held-out ratings correlate with the targets after training`, async () => {
+  await useBackend(backend);
   const lm = await loadModel(fixture('tiny-llama'));
   const train = new RatingObjective(lm.model, lm.tokenizer, markerTask(96, 7), { templates });
   const heldOut = markerTask(48, 8);
@@ -37,7 +38,7 @@ test('learning: loss falls and held-out ratings correlate with the targets after
   try {
     const rBefore = pearson((await testObj.predict(all(heldOut.length))).ratings, targets);
     const res = await trainLora({
-      model: lm.model, modelName: 'tiny-llama', objective: train, out: join(tmp, 'learn'),
+      model: lm.model, modelName: 'tiny-llama', objective: train, out: join(tmp, `learn-${engine}`), engine,
       lora: { r: 8, alpha: 16, dropout: 0 },
       train: { epochs: 10, batchSize: 16, gradAccumSteps: 1, lr: 5e-3, warmupRatio: 0.05, valFraction: 0, saveEvery: 0 },
     });
@@ -50,8 +51,9 @@ test('learning: loss falls and held-out ratings correlate with the targets after
     assert.ok(rAfter > 0.6 && rAfter - rBefore > 0.5, `held-out r ${rBefore} → ${rAfter}`);
     assert.ok(res.tokensPerSec > 0);
     // Without validation the last step's checkpoint is the result; metrics.jsonl has every step.
-    assert.equal(res.finalDir, join(tmp, 'learn', 'step-60'));
-    assert.equal(readFileSync(join(tmp, 'learn', 'metrics.jsonl'), 'utf8').trim().split('\n').length, 60);
+    assert.equal(res.finalDir, join(tmp, `learn-${engine}`, 'step-60'));
+    assert.equal(res.engine, engine === 'onnx' ? 'onnxruntime-cpu' : 'tfjs-wasm');
+    assert.equal(readFileSync(join(tmp, `learn-${engine}`, 'metrics.jsonl'), 'utf8').trim().split('\n').length, 60);
     res.adapters.dispose();
   } finally {
     train.dispose();
@@ -59,6 +61,7 @@ test('learning: loss falls and held-out ratings correlate with the targets after
     lm.model.dispose();
   }
 });
+}
 
 // Small but complete: dropout, gradient accumulation, validation with early-stopping state,
 // two epochs (the stop falls mid-epoch, so the data order and position are restored).
@@ -72,68 +75,71 @@ function comparable(h: StepMetrics[]): unknown[] {
   return h.map(({ step, epoch, loss, lr, gradNorm, examples, tokens, valLoss, valMae, valR }) => ({ step, epoch, loss, lr, gradNorm, examples, tokens, valLoss, valMae, valR }));
 }
 
-test('exact resume (cpu): stopped after step 4 and resumed = uninterrupted, bit for bit', async () => {
+for (const engine of ['onnx', 'tfjs'] as const) {
+test(`exact resume (${engine} engine, cpu): stopped after step 4 and resumed = uninterrupted, bit for bit`, async () => {
   await useBackend('cpu');
+  const dir = (name: string): string => join(tmp, `${name}-${engine}`);
   const lm = await loadModel(fixture('tiny-llama'));
   const obj = new RatingObjective(lm.model, lm.tokenizer, markerTask(24, 3), { templates, loss: 'ce-interp' });
   try {
     const run = (out: string, extra: { resume?: boolean; stopAfterStep?: number } = {}): ReturnType<typeof trainLora> =>
-      trainLora({ model: lm.model, modelName: 'tiny-llama', objective: obj, out, lora: RESUME_LORA, train: RESUME_TRAIN, ...extra });
-    const a = await run(join(tmp, 'full'));
+      trainLora({ model: lm.model, modelName: 'tiny-llama', objective: obj, out, lora: RESUME_LORA, train: RESUME_TRAIN, engine, ...extra });
+    const a = await run(dir('full'));
     a.adapters.dispose();
     assert.equal(a.totalSteps, 6);
     assert.equal(a.steps, 6);
 
-    const b1 = await run(join(tmp, 'split'), { stopAfterStep: 4 });
+    const b1 = await run(dir('split'), { stopAfterStep: 4 });
     b1.adapters.dispose();
     assert.equal(b1.interrupted, true);
     assert.equal(b1.steps, 4);
-    assert.equal(readPointer(join(tmp, 'split'), 'latest'), join(tmp, 'split', 'step-4'));
+    assert.equal(readPointer(dir('split'), 'latest'), join(dir('split'), 'step-4'));
     // Debris of a write killed midway must not matter.
-    mkdirSync(join(tmp, 'split', '.step-5.tmp-XXXX'));
-    writeFileSync(join(tmp, 'split', '.step-5.tmp-XXXX', 'adapter_model.safetensors'), 'half');
+    mkdirSync(join(dir('split'), '.step-5.tmp-XXXX'));
+    writeFileSync(join(dir('split'), '.step-5.tmp-XXXX', 'adapter_model.safetensors'), 'half');
     const deadPid = spawnSync(process.execPath, ['-e', '0']).pid!;
-    mkdirSync(join(tmp, 'split', `.step-5.smft-tmp-${deadPid}-0000abcd`));
-    writeFileSync(join(tmp, 'split', `.step-5.smft-tmp-${deadPid}-0000abcd`, 'adapter_model.safetensors'), 'half');
-    const b2 = await run(join(tmp, 'split'), { resume: true });
+    mkdirSync(join(dir('split'), `.step-5.smft-tmp-${deadPid}-0000abcd`));
+    writeFileSync(join(dir('split'), `.step-5.smft-tmp-${deadPid}-0000abcd`, 'adapter_model.safetensors'), 'half');
+    const b2 = await run(dir('split'), { resume: true });
     b2.adapters.dispose();
     assert.equal(b2.steps, 6);
     assert.equal(b2.interrupted, false);
 
     assert.deepEqual(comparable(b2.history), comparable(a.history));
-    assert.equal(readFileSync(join(tmp, 'split', 'metrics.jsonl'), 'utf8').trim().split('\n').length, 6);
+    assert.equal(readFileSync(join(dir('split'), 'metrics.jsonl'), 'utf8').trim().split('\n').length, 6);
     for (const f of ['adapter_model.safetensors', 'optimizer.safetensors']) {
-      assert.ok(readFileSync(join(tmp, 'split', 'step-6', f)).equals(readFileSync(join(tmp, 'full', 'step-6', f))), `${f} differs`);
+      assert.ok(readFileSync(join(dir('split'), 'step-6', f)).equals(readFileSync(join(dir('full'), 'step-6', f))), `${f} differs`);
     }
     assert.equal(a.bestStep, b2.bestStep);
-    assert.equal(a.finalDir.replace('full', 'split'), b2.finalDir);
-    assert.ok(!readdirSync(join(tmp, 'split')).some((n) => n.includes('.tmp-') || n.includes('.smft-tmp-') || n.includes('.smft-old-')), 'temp folders cleaned');
+    assert.equal(a.finalDir.replace(dir('full'), dir('split')), b2.finalDir);
+    assert.ok(!readdirSync(dir('split')).some((n) => n.includes('.tmp-') || n.includes('.smft-tmp-') || n.includes('.smft-old-')), 'temp folders cleaned');
     // keepLast 2 plus best and latest.
-    assert.ok(listCheckpoints(join(tmp, 'full')).length <= 3);
+    assert.ok(listCheckpoints(dir('full')).length <= 3);
 
     // Resuming a finished run trains nothing and returns the same result.
-    const again = await run(join(tmp, 'full'), { resume: true });
+    const again = await run(dir('full'), { resume: true });
     again.adapters.dispose();
     assert.equal(again.steps, 6);
 
+    if (engine === 'tfjs') return; // the refusals below do not depend on the engine
     // Refused: a run folder reused without --resume, other settings, other rank, corruption.
-    await assert.rejects(run(join(tmp, 'split')), (e: unknown) => e instanceof SmftError && /already holds checkpoints/.test(e.message));
+    await assert.rejects(run(dir('split')), (e: unknown) => e instanceof SmftError && /already holds checkpoints/.test(e.message));
     await assert.rejects(
-      trainLora({ model: lm.model, modelName: 'tiny-llama', objective: obj, out: join(tmp, 'split'), lora: RESUME_LORA, train: { ...RESUME_TRAIN, lr: 1e-3 }, resume: true }),
+      trainLora({ model: lm.model, modelName: 'tiny-llama', objective: obj, out: dir('split'), lora: RESUME_LORA, train: { ...RESUME_TRAIN, lr: 1e-3 }, resume: true, engine }),
       (e: unknown) => e instanceof SmftError && /other settings/.test(e.message) && /lr/.test(e.message));
     await assert.rejects(
-      trainLora({ model: lm.model, modelName: 'tiny-llama', objective: obj, out: join(tmp, 'split'), lora: { ...RESUME_LORA, r: 8 }, train: RESUME_TRAIN, resume: true }),
+      trainLora({ model: lm.model, modelName: 'tiny-llama', objective: obj, out: dir('split'), lora: { ...RESUME_LORA, r: 8 }, train: RESUME_TRAIN, resume: true, engine }),
       (e: unknown) => e instanceof SmftError && /rank r=4/.test(e.message));
-    const w = join(tmp, 'split', 'step-6', 'adapter_model.safetensors');
+    const w = join(dir('split'), 'step-6', 'adapter_model.safetensors');
     const bytes = readFileSync(w);
     bytes[bytes.length - 3] ^= 0xff;
     writeFileSync(w, bytes);
-    await assert.rejects(run(join(tmp, 'split'), { resume: true }), (e: unknown) => e instanceof SmftError && /checksum/.test(e.message));
+    await assert.rejects(run(dir('split'), { resume: true }), (e: unknown) => e instanceof SmftError && /checksum/.test(e.message));
     // Another base model.
     const qwen = await loadModel(fixture('tiny-qwen2'));
     try {
       const qwenInfo = await baseInfoFromModel(qwen.model, 'tiny-qwen2');
-      await assert.rejects(loadTrainingCheckpoint(join(tmp, 'full', 'step-6'), qwen.model, { baseInfo: qwenInfo, expectRank: 4 }),
+      await assert.rejects(loadTrainingCheckpoint(join(dir('full'), 'step-6'), qwen.model, { baseInfo: qwenInfo, expectRank: 4 }),
         (e: unknown) => e instanceof SmftError && /another base model/.test(e.message));
     } finally {
       qwen.model.dispose();
@@ -143,6 +149,7 @@ test('exact resume (cpu): stopped after step 4 and resumed = uninterrupted, bit 
     lm.model.dispose();
   }
 });
+}
 
 test('NaN/Inf loss stops with a clear SmftError; the last good checkpoint stays', async () => {
   await useBackend('wasm');

@@ -7,6 +7,7 @@ import type { Lang } from '../../data/dimensions.js';
 import { loadNorms, promptWords } from '../../data/norms.js';
 import * as tf from '@tensorflow/tfjs';
 import { chooseInferenceRuntime, onnxForInference, INFERENCE_BACKENDS, type InferenceBackend } from '../../lm/runtime-choice.js';
+import type { EngineChoice, TrainDevice } from '../../train/lora/engine.js';
 import { loadModel } from '../../lm/load.js';
 import { alignmentTrajectory } from '../../pipeline/trajectory.js';
 import { writeFileAtomic } from '../../util/atomic.js';
@@ -22,7 +23,9 @@ import { defaultOutput, markOutput, prepareOutput, safeName } from '../../util/o
 import { action, choiceOption, intOption, BACKEND_HELP, FORCE_HELP } from '../run.js';
 
 /** `smft train` for LoRA recipes: prints the run folder and the final adapter. */
-export async function trainLoraRecipe(opts: { recipe: string; model?: string; out: string; dataDir: string; seed?: number; steps?: number; resume: boolean; set?: string[] }): Promise<void> {
+export async function trainLoraRecipe(opts: {
+  recipe: string; model?: string; out: string; dataDir: string; seed?: number; steps?: number; resume: boolean; set?: string[]; engine?: EngineChoice; device?: TrainDevice;
+}): Promise<void> {
   // QA test accuracy after training: on ONNX Runtime when TF.js trains on the CPU.
   const r = await runLoraRecipe({ ...opts, inference: await onnxForInference('auto', tf.getBackend()) });
   process.stdout.write(`${r.runDir}\nfinal adapter: ${r.finalDir}${r.test ? `\nQA test accuracy ${(100 * r.test.accuracy).toFixed(1)}% (base ${(100 * (r.test.baseAccuracy ?? NaN)).toFixed(1)}%)` : ''}\n`);

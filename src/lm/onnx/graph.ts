@@ -7,8 +7,19 @@ export const OPSET = 17;
  * Builds an ONNX graph op by op with generated value names: `op('MatMul', [a, b])` returns the
  * output name, so graph code reads like the tensor code it mirrors.
  */
+interface NodeSpec {
+  op: string;
+  inputs: string[];
+  outputs: string[];
+  attrs: Record<string, AttributeValue>;
+  name: string;
+}
+
 export class GraphBuilder {
-  private readonly nodes: ProtoWriter[] = [];
+  private readonly nodes: NodeSpec[] = [];
+  /** Outputs of the nodes built here (renamable), and the graph output name each one became. */
+  private readonly produced = new Set<string>();
+  private readonly renamed = new Map<string, string>();
   private readonly initializers: ProtoWriter[] = [];
   private readonly inputs: ProtoWriter[] = [];
   private readonly outputs: ProtoWriter[] = [];
@@ -34,9 +45,14 @@ export class GraphBuilder {
     return name;
   }
 
-  /** Declare `value` as a graph output named `name`. */
+  /**
+   * Declare `value` as a graph output named `name`: the value of a node built here is renamed
+   * (no copy); a graph input, or a value already output under another name, goes through an
+   * Identity node.
+   */
   output(value: string, name: string, dtype: DTypeCode, dims: Dim[]): void {
-    this.nodes.push(nodeProto('Identity', [value], [name]));
+    if (this.produced.has(value) && !this.renamed.has(value)) this.renamed.set(value, name);
+    else this.nodes.push({ op: 'Identity', inputs: [value], outputs: [name], attrs: {}, name: `output_${name}` });
     this.outputs.push(valueInfo(name, dtype, dims));
   }
 
@@ -47,7 +63,8 @@ export class GraphBuilder {
   opN(type: string, inputs: string[], outputs: number, attrs: Record<string, AttributeValue> = {}): string[] {
     const id = this.counter++;
     const names = Array.from({ length: outputs }, (_, i) => `${this.prefix}${type}_${id}${outputs > 1 ? `_${i}` : ''}`);
-    this.nodes.push(nodeProto(type, inputs, names, attrs, `${this.prefix}${type}_${id}`));
+    this.nodes.push({ op: type, inputs, outputs: names, attrs, name: `${this.prefix}${type}_${id}` });
+    for (const n of names) this.produced.add(n);
     return names;
   }
 
@@ -76,6 +93,8 @@ export class GraphBuilder {
   }
 
   build(): Uint8Array {
-    return modelProto({ name: this.name, nodes: this.nodes, initializers: this.initializers, inputs: this.inputs, outputs: this.outputs }, OPSET);
+    const v = (x: string): string => this.renamed.get(x) ?? x;
+    const nodes = this.nodes.map((n) => nodeProto(n.op, n.inputs.map(v), n.outputs.map(v), n.attrs, n.name));
+    return modelProto({ name: this.name, nodes, initializers: this.initializers, inputs: this.inputs, outputs: this.outputs }, OPSET);
   }
 }

@@ -15,6 +15,7 @@ import type { CausalLM, LinearAdapter } from '../../lm/model.js';
 import type { F32Tensor } from '../../lm/safetensors.js';
 import { readAll, type OptimParam } from '../adamw.js';
 import { loraModuleNames, loraScale, peftTensorName, type LoraConfig } from './config.js';
+import { dropoutMask, moduleDropoutSeed } from './dropout.js';
 
 export interface LoraModule {
   /** HF name of the linear layer (`model.layers.0.self_attn.q_proj`). */
@@ -144,17 +145,17 @@ export class LoraAdapters {
    * taken from the model but is not an input of the op, so TF.js never back-propagates through
    * the model's own x·W (whose input gradient, dy·Wᵀ, runs on wasm's slow transposed-matmul
    * path); the op returns that gradient itself, on wasm as (W·dyᵀ)ᵀ, whose large product takes
-   * XNNPACK's fast path. Dropout: inverted, mask from tf.randomUniform seeded per layer and call.
+   * XNNPACK's fast path. Dropout: inverted, the mask drawn on the host from a seed per layer and
+   * call (dropout.ts), the same masks the ONNX Runtime engine applies.
    */
   private hook(m: LoraModule, i: number, kernel: tf.Tensor2D): LinearAdapter {
     return (x, y) => {
       const p = this.training ? this.config.dropout : 0;
-      const seed = (Math.imul(this.dropoutSeed, 0x9e3779b1) ^ Math.imul(i + 1, 0x85ebca6b)) >>> 0;
+      const seed = moduleDropoutSeed(this.dropoutSeed, i);
       const s = this.scale;
       // The dropout mask is drawn again from its seed in the backward pass instead of being
       // kept: saving it (and x·mask) would hold two more [N, in] tensors per layer until then.
-      const dropMask = (shape: [number, number]): tf.Tensor2D =>
-        tf.div(tf.floor(tf.add(tf.randomUniform(shape, 0, 1, 'float32', seed), 1 - p)), 1 - p) as tf.Tensor2D;
+      const dropMask = (shape: [number, number]): tf.Tensor2D => tf.tensor2d(dropoutMask(seed, shape[0] * shape[1], p), shape);
       const op = tf.customGrad((xx, a, b, save) => {
         const x2 = xx as tf.Tensor2D;
         const xd = p > 0 ? (tf.mul(x2, dropMask(x2.shape)) as tf.Tensor2D) : x2;

@@ -1,13 +1,55 @@
 /**
- * What the LoRA trainer optimises: a TrainObjective gives, for a set of example indices, the
- * summed loss as a differentiable function of the adapters attached to the model, and
- * validation metrics. Helpers here read the next-token logits of a few candidate tokens
- * ("0"…"5", "A"…"D") at the last prompt token, using only ops whose gradients every TF.js
- * backend implements (no gather: the last position is selected with a one-hot product).
+ * What the LoRA trainer optimises. A TrainObjective turns example indices into an
+ * ObjectiveBatch: token rows, the positions of the final hidden states the loss reads, the
+ * output-embedding rows scored there ("0"…"5", "A"…"D", answer tokens) and the loss on those
+ * logits. The same batch is what every engine computes: TF.js differentiates `batchLossSum`
+ * (batch-loss.ts), the ONNX Runtime engine runs it as a graph (onnx/), and validation scores
+ * it through a RowScorer (either engine's forward pass). An objective that cannot say its loss
+ * as a batch implements only `lossSum` and trains on TF.js.
  */
-import * as tf from '@tensorflow/tfjs';
+import type * as tf from '@tensorflow/tfjs';
 import { SmftError } from '../../util/errors.js';
-import type { CausalLM } from '../../lm/model.js';
+
+/**
+ * The loss at each read row r (summed over rows with `weights`):
+ *  - 'cross-entropy': −Σ_k q[r,k] · log p[r,k], with p the softmax over the n scored tokens
+ *    ('tokens') or over the whole vocabulary ('vocab');
+ *  - 'expected-mse': (Σ_k values[k] · p[r,k] − targets[r])², p the softmax over the n tokens.
+ */
+export type BatchLoss =
+  | { kind: 'cross-entropy'; /** [R × n] target distribution per row. */ targets: Float32Array; normalize: 'tokens' | 'vocab' }
+  | { kind: 'expected-mse'; /** Value of each scored token (e.g. the digit). */ values: number[]; /** [R] target expectation. */ targets: Float32Array };
+
+/** The rows a loss reads: token ids, padding and which final hidden states to score against which tokens. */
+export interface RowsRequest {
+  /** [B][T] token ids, padded (left or right). */
+  ids: number[][];
+  /** [B][T]: 1 for real tokens, 0 for padding. */
+  mask: number[][];
+  /** R rows of the flattened [B·T] final hidden states (row = b·T + t). */
+  rows: number[];
+  /** The n token ids whose logits are scored at each row. */
+  tokenIds: number[];
+  /** Also return log Σ exp over the whole vocabulary at each row. */
+  logZ?: boolean;
+}
+
+export interface ObjectiveBatch extends RowsRequest {
+  loss: BatchLoss;
+  /** Weight of each row's loss in the sum (default 1). */
+  weights?: Float32Array;
+}
+
+/** Logits [R × n] at the rows of a RowsRequest (and log Z [R] when asked). */
+export interface RowScores {
+  logits: Float32Array;
+  logZ?: Float32Array;
+}
+
+/** A forward pass that scores rows: TF.js (adapters attached), ONNX Runtime, … */
+export interface RowScorer {
+  scoreRows(req: RowsRequest): Promise<RowScores>;
+}
 
 export interface TrainObjective {
   /** 'rating', 'qa', … (recorded in checkpoints). */
@@ -18,13 +60,19 @@ export interface TrainObjective {
   group(i: number): string;
   /** Prompt tokens of example i (progress: tokens/s). */
   tokens(i: number): number;
-  /** Sum of the per-example losses over `idx` (scalar), differentiable w.r.t. the attached adapters. */
+  /** Sum of the per-example losses over `idx` (scalar), differentiable w.r.t. the attached adapters (TF.js engine). */
   lossSum(idx: Int32Array): tf.Scalar;
   /**
-   * Metrics over `idx` without dropout; `loss` is the mean loss (drives early stopping).
-   * Asynchronous: tensors are read with `await t.data()` (webgpu in Node has no synchronous reads).
+   * The loss over `idx` as data (see ObjectiveBatch): what the ONNX Runtime engine trains.
+   * Objectives without it train on the TF.js engine.
    */
-  evaluate(idx: Int32Array, batchSize: number): Promise<{ loss: number } & Record<string, number>>;
+  batch?(idx: Int32Array): ObjectiveBatch;
+  /**
+   * Metrics over `idx` without dropout; `loss` is the mean loss (drives early stopping). Rows
+   * are scored by `scorer` (the training engine's forward pass), by default the TF.js model
+   * with its adapters. Asynchronous (webgpu in Node has no synchronous reads).
+   */
+  evaluate(idx: Int32Array, batchSize: number, scorer?: RowScorer): Promise<{ loss: number } & Record<string, number>>;
   /** Description of the task for the run config (a resume must see the same). */
   describe(): Record<string, unknown>;
 }
@@ -40,64 +88,11 @@ export function padBatch(rows: readonly number[][], pad: number): { ids: number[
   };
 }
 
-/**
- * Final hidden state (after the last norm) at each row's last real token: [B, hidden].
- * Right padding: real tokens never attend to the padding after them.
- */
-export function lastTokenHidden(model: CausalLM, rows: readonly number[][], pad: number): tf.Tensor2D {
-  const { ids, mask, lengths } = padBatch(rows, pad);
+/** Right-padded prompts read at each one's last token: the rows of the rating and QA objectives. */
+export function lastTokenRows(prompts: readonly number[][], pad: number, tokenIds: readonly number[]): RowsRequest {
+  const { ids, mask, lengths } = padBatch(prompts, pad);
   const t = ids[0].length;
-  return tf.tidy(() => {
-    const out = model.forward(ids, { attentionMask: mask, logits: 'none', outputHiddenStates: true });
-    const hs = out.hiddenStates!;
-    const final = hs[hs.length - 1];
-    const sel = new Float32Array(rows.length * t);
-    lengths.forEach((l, i) => { sel[i * t + l - 1] = 1; });
-    return tf.sum(tf.mul(final, tf.tensor3d(sel, [rows.length, t, 1])), 1) as tf.Tensor2D;
-  });
-}
-
-/** Output-embedding rows of some tokens as a [hidden, n] tensor: logits = h · W. */
-export class OutputRows {
-  readonly weight: tf.Tensor2D;
-  constructor(model: CausalLM, readonly tokenIds: readonly number[]) {
-    const h = model.config.hiddenSize;
-    const table = model.outputEmbeddings;
-    const w = new Float32Array(h * tokenIds.length);
-    tokenIds.forEach((id, c) => {
-      if (!Number.isInteger(id) || id < 0 || id >= model.config.vocabSize) throw new SmftError(`token id ${id} outside the vocabulary`);
-      for (let k = 0; k < h; k++) w[k * tokenIds.length + c] = table[id * h + k];
-    });
-    this.weight = tf.keep(tf.tensor2d(w, [h, tokenIds.length]));
-  }
-
-  logits(hidden: tf.Tensor2D): tf.Tensor2D {
-    return tf.matMul(hidden, this.weight);
-  }
-
-  dispose(): void {
-    this.weight.dispose();
-  }
-}
-
-/** log-sum-exp over the whole vocabulary at the selected hidden states ([B]), for full-softmax losses. */
-export class VocabNormaliser {
-  private readonly all: tf.Tensor2D;
-  constructor(model: CausalLM) {
-    const { vocabSize: v, hiddenSize: h } = model.config;
-    const table = model.outputEmbeddings;
-    const k = new Float32Array(v * h);
-    for (let i = 0; i < v; i++) for (let j = 0; j < h; j++) k[j * v + i] = table[i * h + j];
-    this.all = tf.keep(tf.tensor2d(k, [h, v]));
-  }
-
-  logZ(hidden: tf.Tensor2D): tf.Tensor1D {
-    return tf.logSumExp(tf.matMul(hidden, this.all), 1) as tf.Tensor1D;
-  }
-
-  dispose(): void {
-    this.all.dispose();
-  }
+  return { ids, mask, rows: lengths.map((l, i) => i * t + l - 1), tokenIds: [...tokenIds] };
 }
 
 /** Pearson correlation (NaN when either side is constant). */
@@ -119,13 +114,4 @@ export async function inBatches<T>(idx: Int32Array, batchSize: number, fn: (chun
   const out: T[] = [];
   for (let s = 0; s < idx.length; s += batchSize) out.push(...(await fn(idx.subarray(s, Math.min(idx.length, s + batchSize)))));
   return out;
-}
-
-/** Read a tensor asynchronously and dispose it (also when the read fails). */
-export async function readAndDispose(t: tf.Tensor): Promise<Float32Array> {
-  try {
-    return (await t.data()) as Float32Array;
-  } finally {
-    t.dispose();
-  }
 }

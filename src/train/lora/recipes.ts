@@ -29,14 +29,17 @@ import type { PromptOptions } from '../../lm/rate.js';
 import { paperWordSets, type NormSet } from '../paper-data.js';
 import { paperQaExamples, paperRatingExamples, type PaperExample } from '../paper-examples.js';
 import { PaperTextObjective } from './objectives/paper-text.js';
-import { RatingObjective, RATING_LOSSES, type RatingExample, type RatingLoss } from '../rating-objective.js';
-import { QaObjective, readMcqTemplate, readQaItems } from '../qa-objective.js';
-import { resolveTrainConfig, trainLora, type LoraTrainConfig, type TrainLoraResult } from '../trainer.js';
+import { RatingObjective, RATING_LOSSES, type RatingExample, type RatingLoss } from './objectives/rating.js';
+import { QaObjective, readMcqTemplate, readQaItems } from './objectives/qa.js';
+import { resolveTrainConfig, type LoraTrainConfig } from './train-config.js';
+import { trainLora, type TrainLoraResult } from './trainer.js';
 import { resolveLoraConfig, type LoraConfig } from './config.js';
 import type { TrainObjective } from './objective.js';
 import { isEngine } from '../../lm/engine.js';
 import { inferenceModel } from './inference.js';
+import { engineRowScorer } from './batch-loss.js';
 import type { OnnxDevice } from '../../lm/runtime-choice.js';
+import type { EngineChoice, TrainDevice } from './engine.js';
 
 export interface RatingRecipeData {
   lang: Lang;
@@ -280,6 +283,10 @@ export interface RunRecipeOptions {
    * adapter merged into copies of the kernels) or, by default (false), the TF.js model.
    */
   inference?: OnnxDevice | false;
+  /** What computes the gradients (trainLora's engine; default 'auto'). */
+  engine?: EngineChoice;
+  /** ONNX Runtime execution provider of the 'onnx' engine (default 'cpu'). */
+  device?: TrainDevice;
 }
 
 export interface RecipeResult {
@@ -308,7 +315,7 @@ export async function runRecipe(recipeOrName: string | Recipe, opts: RunRecipeOp
   try {
     const result = await trainLora({
       model: lm.model, modelName: lm.name, modelSource: lm.name.includes('/') && !existsSync(lm.name) ? lm.name : resolve(lm.dir), objective, lora: recipe.lora, train: recipe.train, out: opts.out, resume: opts.resume,
-      runInfo: { recipe: recipe.name }, stopAfterStep: opts.stopAfterStep, signal: opts.signal, label: recipe.name,
+      runInfo: { recipe: recipe.name }, stopAfterStep: opts.stopAfterStep, signal: opts.signal, label: recipe.name, engine: opts.engine, device: opts.device,
     });
     const { adapters, ...train } = result;
     let test: RecipeResult['test'];
@@ -325,7 +332,7 @@ export async function runRecipe(recipeOrName: string | Recipe, opts: RunRecipeOp
         const onTest = async (tuned: boolean): Promise<Record<string, number>> => {
           const im = await inferenceModel(lm.model, { onnx: opts.inference ?? false, adapters: tuned ? adapters : undefined });
           try {
-            return await testObjective!.evaluate(all, bs, isEngine(im.engine) ? im.engine : undefined);
+            return await testObjective!.evaluate(all, bs, isEngine(im.engine) ? engineRowScorer(im.engine) : undefined);
           } finally {
             await im.release();
           }
@@ -353,11 +360,13 @@ export async function runRecipe(recipeOrName: string | Recipe, opts: RunRecipeOp
  */
 export async function trainLoraRecipe(opts: {
   recipe: string; model?: string; out: string; dataDir?: string; seed?: number; steps?: number; resume?: boolean; set?: string[]; signal?: AbortSignal;
-  inference?: OnnxDevice | false;
+  inference?: OnnxDevice | false; engine?: EngineChoice; device?: TrainDevice;
 }): Promise<RecipeResult> {
   if (!opts.model) throw new SmftError(`recipe '${opts.recipe}' fine-tunes an LLM: give the base model with --model PATH|HUB_ID`);
   const overrides: string[] = [...(opts.set ?? [])];
   if (opts.seed !== undefined) overrides.push(`train.seed=${opts.seed}`);
   if (opts.steps !== undefined) overrides.push(`train.maxSteps=${opts.steps}`);
-  return runRecipe(opts.recipe, { model: opts.model, out: opts.out, dataDir: opts.dataDir, resume: opts.resume, overrides, signal: opts.signal, inference: opts.inference });
+  return runRecipe(opts.recipe, {
+    model: opts.model, out: opts.out, dataDir: opts.dataDir, resume: opts.resume, overrides, signal: opts.signal, inference: opts.inference, engine: opts.engine, device: opts.device,
+  });
 }

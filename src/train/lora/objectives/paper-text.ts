@@ -9,16 +9,20 @@
  * rating's templates are), so training and rating see the same tokens. The answer tokens are the
  * assistant turn as the chat template renders it after that prompt (the answer text and the
  * end-of-turn marker, e.g. "1.33<|im_end|>"); without a chat template, the answer text and EOS.
- * An example's loss is the mean negative log-likelihood of its answer tokens.
+ * An example's loss is the mean negative log-likelihood of its answer tokens. As a batch
+ * (ObjectiveBatch) it is one read row per answer token, weighted 1/answer length, with a
+ * cross-entropy normalised over the whole vocabulary: both engines train it, validation scores
+ * it through either engine's forward pass.
  */
-import * as tf from '@tensorflow/tfjs';
+import type * as tf from '@tensorflow/tfjs';
 import { SmftError } from '../../../util/errors.js';
 import { sha256 } from '../../../util/hash.js';
 import type { CausalLM } from '../../../lm/model.js';
 import type { LmTokenizer } from '../../../lm/tokenizer.js';
 import { PromptBuilder, type PromptOptions } from '../../../lm/rate.js';
 import type { PaperExample } from '../../paper-examples.js';
-import { VocabNormaliser, inBatches, padBatch, readAndDispose, type TrainObjective } from '../objective.js';
+import { inBatches, padBatch, type ObjectiveBatch, type RowScorer, type TrainObjective } from '../objective.js';
+import { TfBatchLoss, hostRowLosses, tfRowScorer } from '../batch-loss.js';
 
 /** Prompt and answer token ids of one chat example, as training and generation see them. */
 export function encodeChatExample(builder: PromptBuilder, tokenizer: LmTokenizer, user: string, answer: string): { prompt: number[]; answer: number[] } {
@@ -42,10 +46,9 @@ export class PaperTextObjective implements TrainObjective {
   readonly kind = 'paper-text';
   private readonly prompts: number[][];
   private readonly answers: number[][];
-  private readonly vocab: VocabNormaliser;
-  private readonly table: Float32Array;
   private readonly pad: number;
   private readonly chat: boolean;
+  private readonly tf: TfBatchLoss;
 
   constructor(private readonly model: CausalLM, tokenizer: LmTokenizer, readonly examples: readonly PaperExample[], private readonly opts: PromptOptions = {}) {
     if (examples.length === 0) throw new SmftError('no fine-tuning examples');
@@ -60,8 +63,7 @@ export class PaperTextObjective implements TrainObjective {
       this.answers.push(x.answer);
     }
     this.pad = tokenizer.padTokenId < model.config.vocabSize ? tokenizer.padTokenId : 0;
-    this.vocab = new VocabNormaliser(model);
-    this.table = model.outputEmbeddings;
+    this.tf = new TfBatchLoss(model);
   }
 
   get size(): number {
@@ -77,69 +79,53 @@ export class PaperTextObjective implements TrainObjective {
   }
 
   /**
-   * Full-vocabulary log-probabilities of the answer tokens, teacher-forced: [B·K] log p and a
-   * [B·K] mask (K = the longest answer). Positions are picked with a one-hot product (no gather:
-   * its gradient is missing on some TF.js backends).
+   * Prompt + answer, right-padded; one read row per answer token (the position that predicts
+   * it: teacher forcing), scored against the batch's distinct answer tokens with a one-hot
+   * target, normalised over the whole vocabulary, weighted 1/answer length.
    */
-  private answerLogProbs(idx: Int32Array): { logp: tf.Tensor1D; mask: Float32Array; k: number } {
-    const rows = Array.from(idx, (i) => [...this.prompts[i], ...this.answers[i]]);
-    const { ids, mask: attn } = padBatch(rows, this.pad);
-    const b = idx.length, t = ids[0].length;
-    const k = Math.max(...Array.from(idx, (i) => this.answers[i].length));
-    const h = this.model.config.hiddenSize;
-    // sel[r, j, pos] = 1 where position pos predicts answer token j of row r.
-    const sel = new Float32Array(b * k * t);
-    const mask = new Float32Array(b * k);
-    const target = new Float32Array(b * k * h);
-    idx.forEach((i, r) => {
+  batch(idx: Int32Array): ObjectiveBatch {
+    const { ids, mask } = padBatch(Array.from(idx, (i) => [...this.prompts[i], ...this.answers[i]]), this.pad);
+    const t = ids[0].length;
+    const tokenIds = [...new Set(Array.from(idx, (i) => this.answers[i]).flat())];
+    const column = new Map(tokenIds.map((id, c) => [id, c]));
+    const rows: number[] = [];
+    const weights: number[] = [];
+    const hot: number[] = [];
+    idx.forEach((i, b) => {
       const p = this.prompts[i].length;
       this.answers[i].forEach((tok, j) => {
-        sel[(r * k + j) * t + p - 1 + j] = 1;
-        mask[r * k + j] = 1;
-        target.set(this.table.subarray(tok * h, (tok + 1) * h), (r * k + j) * h);
+        rows.push(b * t + p - 1 + j);
+        weights.push(1 / this.answers[i].length);
+        hot.push(column.get(tok)!);
       });
     });
-    const logp = tf.tidy(() => {
-      const out = this.model.forward(ids, { attentionMask: attn, logits: 'none', outputHiddenStates: true });
-      const hs = out.hiddenStates!;
-      const final = hs[hs.length - 1] as tf.Tensor3D; // [B, T, H]
-      const at = tf.reshape(tf.matMul(tf.tensor3d(sel, [b, k, t]), final), [b * k, h]) as tf.Tensor2D;
-      const logit = tf.sum(tf.mul(at, tf.tensor2d(target, [b * k, h])), 1);
-      return tf.sub(logit, this.vocab.logZ(at)) as tf.Tensor1D;
-    });
-    return { logp, mask, k };
-  }
-
-  /** Per-example mean answer-token NLL [B]. */
-  private losses(idx: Int32Array): tf.Tensor1D {
-    return tf.tidy(() => {
-      const { logp, mask, k } = this.answerLogProbs(idx);
-      const counts = Float32Array.from(idx, (i) => this.answers[i].length);
-      const nll = tf.neg(tf.mul(tf.reshape(logp, [idx.length, k]), tf.tensor2d(mask, [idx.length, k])));
-      return tf.div(tf.sum(nll, 1), tf.tensor1d(counts)) as tf.Tensor1D;
-    });
+    const n = tokenIds.length;
+    const targets = new Float32Array(rows.length * n);
+    hot.forEach((c, r) => { targets[r * n + c] = 1; });
+    return { ids, mask, rows, tokenIds, loss: { kind: 'cross-entropy', targets, normalize: 'vocab' }, weights: Float32Array.from(weights) };
   }
 
   lossSum(idx: Int32Array): tf.Scalar {
-    return tf.tidy(() => tf.sum(this.losses(idx)) as tf.Scalar);
+    return this.tf.lossSum(this.batch(idx));
   }
 
   /**
    * Mean loss, and the share of examples whose answer tokens all have p > 1/2 under teacher
    * forcing (`exact`: then greedy decoding reproduces the answer).
    */
-  async evaluate(idx: Int32Array, batchSize: number): Promise<{ loss: number } & Record<string, number>> {
+  async evaluate(idx: Int32Array, batchSize: number, scorer?: RowScorer): Promise<{ loss: number } & Record<string, number>> {
+    const s = scorer ?? tfRowScorer(this.model, this.tf);
     const per = await inBatches(idx, batchSize, async (chunk) => {
-      const { logp, mask, k } = this.answerLogProbs(chunk);
-      const lp = await readAndDispose(logp);
-      return Array.from(chunk, (i, r) => {
-        let s = 0, sure = true;
-        for (let j = 0; j < k; j++) {
-          if (!mask[r * k + j]) continue;
-          s -= lp[r * k + j];
-          if (lp[r * k + j] <= Math.log(0.5)) sure = false;
+      const b = this.batch(chunk);
+      const nll = hostRowLosses(b.loss, await s.scoreRows({ ...b, logZ: true }), b.tokenIds.length);
+      let r = 0;
+      return Array.from(chunk, (i) => {
+        let sum = 0, sure = true;
+        for (let j = 0; j < this.answers[i].length; j++, r++) {
+          sum += nll[r];
+          if (nll[r] >= Math.log(2)) sure = false;
         }
-        return { loss: s / this.answers[i].length, exact: sure ? 1 : 0 };
+        return { loss: sum / this.answers[i].length, exact: sure ? 1 : 0 };
       });
     });
     const n = Math.max(1, per.length);
@@ -155,6 +141,6 @@ export class PaperTextObjective implements TrainObjective {
   }
 
   dispose(): void {
-    this.vocab.dispose();
+    this.tf.dispose();
   }
 }

@@ -8,19 +8,18 @@
  * has one, else the text plus an answer cue), so the letter is the first token of the answer.
  */
 import { readFileSync, existsSync } from 'node:fs';
-import * as tf from '@tensorflow/tfjs';
-import { SmftError } from '../util/errors.js';
-import { sha256 } from '../util/hash.js';
-import type { CausalLM } from '../lm/model.js';
-import type { LmTokenizer } from '../lm/tokenizer.js';
-import { PromptBuilder, type PromptOptions } from '../lm/rate.js';
-import { QA_LETTERS, type QaItem } from './qa.js';
-import { OutputRows, inBatches, lastTokenHidden, padBatch, readAndDispose, type TrainObjective } from './lora/objective.js';
-import { defaultPositions } from '../lm/forward-inputs.js';
-import type { LmEngine } from '../lm/engine.js';
-import { softmax } from '../util/softmax.js';
+import type * as tf from '@tensorflow/tfjs';
+import { SmftError } from '../../../util/errors.js';
+import { sha256 } from '../../../util/hash.js';
+import { softmax } from '../../../util/softmax.js';
+import type { CausalLM } from '../../../lm/model.js';
+import type { LmTokenizer } from '../../../lm/tokenizer.js';
+import { PromptBuilder, type PromptOptions } from '../../../lm/rate.js';
+import { QA_LETTERS, type QaItem } from '../../qa.js';
+import { inBatches, lastTokenRows, type ObjectiveBatch, type RowScorer, type TrainObjective } from '../objective.js';
+import { TfBatchLoss, tfRowScorer } from '../batch-loss.js';
 
-export { readQaItems, QA_LETTERS, type QaItem } from './qa.js';
+export { readQaItems, QA_LETTERS, type QaItem } from '../../qa.js';
 
 /** The placeholders an MCQ template must contain. */
 export const MCQ_PLACEHOLDERS = ['{question}', '{options}'] as const;
@@ -57,7 +56,8 @@ export class QaObjective implements TrainObjective {
   readonly kind = 'qa';
   private readonly ids: number[][];
   private readonly labels: Int32Array;
-  private readonly letters: OutputRows;
+  private readonly letters: number[];
+  private readonly tf: TfBatchLoss;
   private readonly pad: number;
   private readonly chat: boolean;
 
@@ -72,7 +72,9 @@ export class QaObjective implements TrainObjective {
       return k;
     });
     this.pad = tokenizer.padTokenId < model.config.vocabSize ? tokenizer.padTokenId : 0;
-    this.letters = new OutputRows(model, letterTokenIds(tokenizer));
+    this.letters = letterTokenIds(tokenizer);
+    for (const id of this.letters) if (id >= model.config.vocabSize) throw new SmftError(`token id ${id} outside the vocabulary`);
+    this.tf = new TfBatchLoss(model);
   }
 
   get size(): number {
@@ -87,35 +89,28 @@ export class QaObjective implements TrainObjective {
     return this.ids[i].length;
   }
 
-  private logits(idx: Int32Array): tf.Tensor2D {
-    return tf.tidy(() => this.letters.logits(lastTokenHidden(this.model, Array.from(idx, (i) => this.ids[i]), this.pad)));
-  }
-
-  private losses(idx: Int32Array): tf.Tensor1D {
-    return tf.tidy(() => {
-      const logp = tf.logSoftmax(this.logits(idx));
-      const y = tf.oneHot(tf.tensor1d(Array.from(idx, (i) => this.labels[i]), 'int32'), 4);
-      return tf.neg(tf.sum(tf.mul(y, logp), 1)) as tf.Tensor1D;
-    });
+  /** The prompts of `idx`, right-padded, read at their last token; cross-entropy on the correct letter. */
+  batch(idx: Int32Array): ObjectiveBatch {
+    const q = new Float32Array(idx.length * 4);
+    idx.forEach((i, r) => { q[r * 4 + this.labels[i]] = 1; });
+    return { ...lastTokenRows(Array.from(idx, (i) => this.ids[i]), this.pad, this.letters), loss: { kind: 'cross-entropy', targets: q, normalize: 'tokens' } };
   }
 
   lossSum(idx: Int32Array): tf.Scalar {
-    return tf.tidy(() => tf.sum(this.losses(idx)) as tf.Scalar);
+    return this.tf.lossSum(this.batch(idx));
   }
 
   /**
-   * Predicted letter index (0–3) and the four renormalised probabilities per item, from this
-   * objective's TF.js model (adapters included), or from `engine` (e.g. OnnxCausalLM, with the
-   * adapter merged): the same prompts, right-padded, read at each item's last token.
+   * Predicted letter index (0–3) and the four renormalised probabilities per item, scored by
+   * `scorer` (e.g. engineRowScorer of OnnxCausalLM with the adapter merged, or the ONNX
+   * training engine), by default this objective's TF.js model (adapters included): the same
+   * prompts, right-padded, read at each item's last token.
    */
-  async predict(idx: Int32Array, batchSize = 8, engine?: LmEngine): Promise<{ choice: Int32Array; probs: Float32Array }> {
+  async predict(idx: Int32Array, batchSize = 8, scorer?: RowScorer): Promise<{ choice: Int32Array; probs: Float32Array }> {
+    const s = scorer ?? tfRowScorer(this.model, this.tf);
     const rows = await inBatches(idx, batchSize, async (chunk) => {
-      if (engine) {
-        const logits = await this.engineLogits(engine, chunk);
-        return Array.from(chunk, (_, r) => Float32Array.from(softmax(logits.subarray(r * 4, r * 4 + 4))));
-      }
-      const d = await readAndDispose(tf.tidy(() => tf.softmax(this.logits(chunk))));
-      return Array.from(chunk, (_, r) => Float32Array.from(d.subarray(r * 4, r * 4 + 4)));
+      const { logits } = await s.scoreRows(lastTokenRows(Array.from(chunk, (i) => this.ids[i]), this.pad, this.letters));
+      return Array.from(chunk, (_, r) => Float32Array.from(softmax(logits.subarray(r * 4, r * 4 + 4))));
     });
     const probs = new Float32Array(rows.length * 4);
     const choice = new Int32Array(rows.length);
@@ -128,16 +123,9 @@ export class QaObjective implements TrainObjective {
     return { choice, probs };
   }
 
-  private engineLogits(engine: LmEngine, chunk: Int32Array): Promise<Float32Array> {
-    const { ids, mask, lengths } = padBatch(Array.from(chunk, (i) => this.ids[i]), this.pad);
-    return engine.selectedLogits({
-      ids, attentionMask: mask, positionIds: defaultPositions(mask, ids[0].length), logitsAt: lengths.map((l) => l - 1), tokenIds: [...this.letters.tokenIds],
-    });
-  }
-
-  /** Mean cross-entropy and accuracy; on `engine` instead of the TF.js model when given. */
-  async evaluate(idx: Int32Array, batchSize: number, engine?: LmEngine): Promise<{ loss: number } & Record<string, number>> {
-    const { choice, probs } = await this.predict(idx, batchSize, engine);
+  /** Mean cross-entropy and accuracy; rows scored by `scorer` when given (see predict). */
+  async evaluate(idx: Int32Array, batchSize: number, scorer?: RowScorer): Promise<{ loss: number } & Record<string, number>> {
+    const { choice, probs } = await this.predict(idx, batchSize, scorer);
     let loss = 0;
     let correct = 0;
     idx.forEach((i, r) => {
@@ -157,6 +145,6 @@ export class QaObjective implements TrainObjective {
   }
 
   dispose(): void {
-    this.letters.dispose();
+    this.tf.dispose();
   }
 }

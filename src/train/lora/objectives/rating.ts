@@ -17,15 +17,17 @@
  * cross-entropy losses, the full-vocabulary softmax (also pushes probability onto the digits;
  * costs a [hidden × vocab] matrix on the device).
  */
-import * as tf from '@tensorflow/tfjs';
-import { SmftError } from '../util/errors.js';
-import { sha256 } from '../util/hash.js';
-import type { Dimension } from '../data/dimensions.js';
-import type { CausalLM } from '../lm/model.js';
-import type { LmTokenizer } from '../lm/tokenizer.js';
-import type { PromptTemplate } from '../lm/prompts.js';
-import { PromptBuilder, digitTokenIds, type PromptOptions } from '../lm/rate.js';
-import { OutputRows, VocabNormaliser, inBatches, lastTokenHidden, pearson, readAndDispose, type TrainObjective } from './lora/objective.js';
+import type * as tf from '@tensorflow/tfjs';
+import { SmftError } from '../../../util/errors.js';
+import { sha256 } from '../../../util/hash.js';
+import { softmax } from '../../../util/softmax.js';
+import type { Dimension } from '../../../data/dimensions.js';
+import type { CausalLM } from '../../../lm/model.js';
+import type { LmTokenizer } from '../../../lm/tokenizer.js';
+import type { PromptTemplate } from '../../../lm/prompts.js';
+import { PromptBuilder, digitTokenIds, type PromptOptions } from '../../../lm/rate.js';
+import { inBatches, lastTokenRows, pearson, type ObjectiveBatch, type RowScorer, type TrainObjective } from '../objective.js';
+import { TfBatchLoss, hostRowLosses, tfRowScorer } from '../batch-loss.js';
 
 export const RATING_LOSSES = ['ce-interp', 'ce-gaussian', 'ce-rounded', 'mse'] as const;
 export type RatingLoss = (typeof RATING_LOSSES)[number];
@@ -66,6 +68,8 @@ export function ratingTarget(mean: number, loss: RatingLoss, sigma = 0.5): Float
   return q;
 }
 
+const DIGIT_VALUES = [0, 1, 2, 3, 4, 5];
+
 export class RatingObjective implements TrainObjective {
   readonly kind = 'rating';
   readonly loss: RatingLoss;
@@ -74,8 +78,8 @@ export class RatingObjective implements TrainObjective {
   private readonly ids: number[][];
   private readonly targets: Float32Array;
   private readonly means: Float32Array;
-  private readonly digits: OutputRows;
-  private readonly vocab: VocabNormaliser | null;
+  private readonly digits: number[];
+  private readonly tf: TfBatchLoss;
   private readonly pad: number;
   private readonly chat: boolean;
 
@@ -105,8 +109,9 @@ export class RatingObjective implements TrainObjective {
     this.targets = new Float32Array(examples.length * 6);
     examples.forEach((e, i) => this.targets.set(ratingTarget(e.mean, this.loss, this.sigma), i * 6));
     this.pad = tokenizer.padTokenId < model.config.vocabSize ? tokenizer.padTokenId : 0;
-    this.digits = new OutputRows(model, digitTokenIds(tokenizer));
-    this.vocab = this.normalize === 'vocab' && this.loss !== 'mse' ? new VocabNormaliser(model) : null;
+    this.digits = digitTokenIds(tokenizer);
+    for (const id of this.digits) if (id >= model.config.vocabSize) throw new SmftError(`token id ${id} outside the vocabulary`);
+    this.tf = new TfBatchLoss(model);
   }
 
   get size(): number {
@@ -121,33 +126,29 @@ export class RatingObjective implements TrainObjective {
     return this.ids[i].length;
   }
 
-  /** Per-example losses [B] from the last-token hidden states. */
-  private losses(idx: Int32Array): tf.Tensor1D {
-    return tf.tidy(() => {
-      const h = lastTokenHidden(this.model, Array.from(idx, (i) => this.ids[i]), this.pad);
-      const logits = this.digits.logits(h); // [B, 6]
-      if (this.loss === 'mse') {
-        const p = tf.softmax(logits);
-        const e = tf.sum(tf.mul(p, tf.tensor1d([0, 1, 2, 3, 4, 5])), 1);
-        const m = tf.tensor1d(Array.from(idx, (i) => this.means[i]));
-        return tf.square(tf.sub(e, m)) as tf.Tensor1D;
-      }
-      const logp = this.vocab ? tf.sub(logits, tf.expandDims(this.vocab.logZ(h), 1)) : tf.logSoftmax(logits);
-      const q = new Float32Array(idx.length * 6);
-      idx.forEach((i, r) => q.set(this.targets.subarray(i * 6, i * 6 + 6), r * 6));
-      return tf.neg(tf.sum(tf.mul(tf.tensor2d(q, [idx.length, 6]), logp), 1)) as tf.Tensor1D;
-    });
+  /** The prompts of `idx`, right-padded, read at their last token; the loss against each example's target. */
+  batch(idx: Int32Array): ObjectiveBatch {
+    const rows = lastTokenRows(Array.from(idx, (i) => this.ids[i]), this.pad, this.digits);
+    if (this.loss === 'mse') return { ...rows, loss: { kind: 'expected-mse', values: DIGIT_VALUES, targets: Float32Array.from(idx, (i) => this.means[i]) } };
+    const q = new Float32Array(idx.length * 6);
+    idx.forEach((i, r) => q.set(this.targets.subarray(i * 6, i * 6 + 6), r * 6));
+    return { ...rows, logZ: this.normalize === 'vocab', loss: { kind: 'cross-entropy', targets: q, normalize: this.normalize === 'vocab' ? 'vocab' : 'tokens' } };
   }
 
   lossSum(idx: Int32Array): tf.Scalar {
-    return tf.tidy(() => tf.sum(this.losses(idx)) as tf.Scalar);
+    return this.tf.lossSum(this.batch(idx));
   }
 
-  /** Renormalised digit probabilities [n × 6] and expected ratings for examples `idx`. */
-  async predict(idx: Int32Array, batchSize = 16): Promise<{ probs: Float32Array; ratings: Float32Array }> {
+  private scorer(scorer?: RowScorer): RowScorer {
+    return scorer ?? tfRowScorer(this.model, this.tf);
+  }
+
+  /** Renormalised digit probabilities [n × 6] and expected ratings for examples `idx` (TF.js model unless `scorer`). */
+  async predict(idx: Int32Array, batchSize = 16, scorer?: RowScorer): Promise<{ probs: Float32Array; ratings: Float32Array }> {
+    const s = this.scorer(scorer);
     const rows = await inBatches(idx, batchSize, async (chunk) => {
-      const d = await readAndDispose(tf.tidy(() => tf.softmax(this.digits.logits(lastTokenHidden(this.model, Array.from(chunk, (i) => this.ids[i]), this.pad)))));
-      return Array.from(chunk, (_, r) => Float32Array.from(d.subarray(r * 6, r * 6 + 6)));
+      const { logits } = await s.scoreRows(lastTokenRows(Array.from(chunk, (i) => this.ids[i]), this.pad, this.digits));
+      return Array.from(chunk, (_, r) => Float32Array.from(softmax(logits.subarray(r * 6, r * 6 + 6))));
     });
     const probs = new Float32Array(rows.length * 6);
     const ratings = new Float32Array(rows.length);
@@ -158,14 +159,23 @@ export class RatingObjective implements TrainObjective {
     return { probs, ratings };
   }
 
-  async evaluate(idx: Int32Array, batchSize: number): Promise<{ loss: number } & Record<string, number>> {
-    const losses = await inBatches(idx, batchSize, async (chunk) => Array.from(await readAndDispose(this.losses(chunk))));
-    const { ratings } = await this.predict(idx, batchSize);
+  async evaluate(idx: Int32Array, batchSize: number, scorer?: RowScorer): Promise<{ loss: number } & Record<string, number>> {
+    const s = this.scorer(scorer);
+    const scored = await inBatches(idx, batchSize, async (chunk) => {
+      const b = this.batch(chunk);
+      const sc = await s.scoreRows(b);
+      const losses = hostRowLosses(b.loss, sc, 6);
+      return Array.from(chunk, (_, r) => {
+        const p = softmax(sc.logits.subarray(r * 6, r * 6 + 6));
+        return { loss: losses[r], rating: p.reduce((a, x, k) => a + k * x, 0) };
+      });
+    });
     const means = Array.from(idx, (i) => this.means[i]);
+    const ratings = scored.map((x) => x.rating);
     let abs = 0, sq = 0;
     ratings.forEach((r, k) => { abs += Math.abs(r - means[k]); sq += (r - means[k]) ** 2; });
     const n = Math.max(1, idx.length);
-    return { loss: losses.reduce((a, x) => a + x, 0) / n, mae: abs / n, rmse: Math.sqrt(sq / n), r: pearson(ratings, means) };
+    return { loss: scored.reduce((a, x) => a + x.loss, 0) / n, mae: abs / n, rmse: Math.sqrt(sq / n), r: pearson(ratings, means) };
   }
 
   describe(): Record<string, unknown> {
@@ -179,7 +189,6 @@ export class RatingObjective implements TrainObjective {
   }
 
   dispose(): void {
-    this.digits.dispose();
-    this.vocab?.dispose();
+    this.tf.dispose();
   }
 }
