@@ -57,6 +57,7 @@ const KNOWN_FIELDS = new Set([
   'quantization_config', 'return_dict', 'output_hidden_states', 'output_attentions', 'use_return_dict',
   'is_decoder', 'tokenizer_class', 'task_specific_params', 'id2label', 'label2id', 'problem_type',
   'unsloth_version', 'auto_map', 'model_name', 'use_mrope', 'resid_pdrop', 'embd_pdrop', 'mlp_dropout',
+  'smft_synthetic',
 ]);
 
 type Json = Record<string, unknown>;

@@ -21,6 +21,7 @@ import { Rng } from '../../util/rng.js';
 import { writeFileAtomic } from '../../util/atomic.js';
 import { projectRoot, resolveDataDir } from '../../data/datadir.js';
 import { canonicalDimension, dimensionsFor, type Dimension, type Lang } from '../../data/dimensions.js';
+import { promptWord } from '../../data/norms.js';
 import { loadModel, type LoadedModel } from '../../lm/load.js';
 import type { BackendName } from '../../lm/backend.js';
 import { loadTemplates } from '../../lm/prompts.js';
@@ -204,7 +205,8 @@ export async function recipeObjective(recipe: Recipe, lm: LoadedModel, dataDir: 
       dims.forEach((dim, k) => {
         const v = sets.train.values[i * nd + col[k]];
         if (Number.isNaN(v)) { missing++; return; }
-        examples.push({ word: sets.train.words[i], dimension: dim, mean: Math.min(5, Math.max(0, v)) });
+        // Prompted as smft rates it (English in lower case), not as the norm file spells it.
+        examples.push({ word: promptWord(sets.train.words[i], d.lang), dimension: dim, mean: Math.min(5, Math.max(0, v)) });
       });
     }
     const tdir = d.templates === undefined || d.templates === 'paper' ? join(dataDir, 'paper', 'prompts') : d.templates === 'default' ? undefined : resolve(d.templates);
