@@ -23,6 +23,7 @@ import { inferenceModel } from '../train/lora/inference.js';
 import { runRecipe } from '../train/lora/recipes.js';
 import { log } from '../util/log.js';
 import { runStage, type StageResult } from './stage.js';
+import { DEMO_MODEL_ID, demoModelStage } from './demo-model.js';
 import type { StudyConfig } from './config.js';
 
 export interface ReproduceResult { runDir: string; stages: StageResult[]; results: Partial<Record<Lang, EvaluationResults>>; reports: Partial<Record<Lang, string>> }
@@ -60,9 +61,13 @@ export async function reproduce(cfg: StudyConfig, opts: { runDir: string; dataDi
     words.set(lang, w);
   }
   const onnx = await onnxForInference(cfg.inference, await initBackend(cfg.backend));
+  // The demo's model is generated into the run (src/pipeline/demo-model.ts), then loaded like any other.
+  const generated = cfg.model === DEMO_MODEL_ID ? await demoModelStage(runDir, opts.dataDir, data) : undefined;
+  if (generated) stages.push(generated.stage);
   let lm: LoadedModel | undefined;
-  const model = async () => (lm ??= await loadModel(cfg.model, { backend: cfg.backend }));
-  const modelKey = { model: cfg.model };
+  const model = async () => (lm ??= await loadModel(generated?.dir ?? cfg.model, { backend: cfg.backend }));
+  const modelKey = { model: cfg.model, build: generated?.stage.key };
+  const templatesDir = cfg.rate.prompts === 'paper' ? join(opts.dataDir, PAPER_FILES.prompts) : cfg.rate.prompts ? resolve(cfg.rate.prompts) : undefined;
 
   // Fine-tuning: one LoRA run per condition.
   const trained = new Map<string, StageResult>();
@@ -86,7 +91,7 @@ export async function reproduce(cfg: StudyConfig, opts: { runDir: string; dataDi
         try {
           const writer = new PredictionsWriter(join(dir, 'predictions.csv'), cond);
           await rateWords(im.engine, loaded.tokenizer, {
-            words: words.get(lang)!, templates: loadTemplates(cfg.rate.prompts ? resolve(cfg.rate.prompts) : undefined, lang), lang,
+            words: words.get(lang)!, templates: loadTemplates(templatesDir, lang), lang,
             batchSize: cfg.rate.batchSize, skip: (w, d) => writer.has(w, d), onRows: (rows) => writer.append(rows),
           });
         } finally {

@@ -18,8 +18,9 @@ export const GLOVE_LLAMA_VERSION = '1';
 
 /** What config.json's `smft_synthetic` says about the model (contract 2: the report labels it). */
 export const GLOVE_LLAMA_SYNTHETIC =
-  'hand-built 1-layer Llama demo model (smft glove-llama v' + GLOVE_LLAMA_VERSION + '): GloVe 6B-100d word embeddings, ' +
-  'attention that copies the asked word and the asked modality to the answer position, word-level tokenizer; not a trained language model';
+  'hand-built 1-layer Llama demo model (smft glove-llama v' + GLOVE_LLAMA_VERSION + '): GloVe 6B-100d word embeddings ' +
+  '(Dutch words share their English translation\'s vector), attention that copies the asked word and the asked modality ' +
+  'to the answer position, word-level tokenizer; not a trained language model';
 
 export interface GloveLlamaInfo {
   dir: string;

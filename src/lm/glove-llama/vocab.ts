@@ -30,6 +30,12 @@ export interface VocabInputs {
   templateSets: readonly (readonly string[])[];
   /** Other prompt texts: embedding prompts, answer cues, multiple-choice items. */
   texts: readonly string[];
+  /**
+   * Tokens that take another word's vector: a Dutch norm word → its English translation (a
+   * bilingual embedding space, as multilingual models have). The caller leaves out words that
+   * are also English words; words of the prompts keep their own vector.
+   */
+  aliases?: ReadonlyMap<string, string>;
 }
 
 export interface Vocab {
@@ -38,6 +44,8 @@ export interface Vocab {
   /** Attention salience of each token for the word head and the modality head. */
   word: Float32Array;
   modality: Float32Array;
+  /** Token → the word whose vector it takes (see VocabInputs.aliases). */
+  alias: Map<string, string>;
   ids: { unk: number; bos: number; eos: number; pad: number };
 }
 
@@ -77,8 +85,10 @@ export function buildVocab(inputs: VocabInputs): Vocab {
     if (normTokens.has(t)) word[i] = templateTokens.has(t) ? 0.5 : 1;
     modality[i] = modalityOf.get(t) ?? 0;
   });
+  const alias = new Map<string, string>();
+  for (const [t, w] of inputs.aliases ?? []) if (index.has(t) && !promptTokens.has(t)) alias.set(t, w);
   const id = (t: string) => index.get(t)!;
-  return { tokens, index, word, modality, ids: { unk: id(SPECIAL_TOKENS.unk), bos: id(SPECIAL_TOKENS.bos), eos: id(SPECIAL_TOKENS.eos), pad: id(SPECIAL_TOKENS.pad) } };
+  return { tokens, index, word, modality, alias, ids: { unk: id(SPECIAL_TOKENS.unk), bos: id(SPECIAL_TOKENS.bos), eos: id(SPECIAL_TOKENS.eos), pad: id(SPECIAL_TOKENS.pad) } };
 }
 
 /**

@@ -61,7 +61,7 @@ export interface GloveLlamaScales {
   answer: number;
 }
 
-export const DEFAULT_SCALES: GloveLlamaScales = { wordDim: DEFAULT_WORD_DIM, attention: 40, beta: 4, tau: 0.2, mu: 0.133, nu: 0.067, answer: 3 };
+export const DEFAULT_SCALES: GloveLlamaScales = { wordDim: DEFAULT_WORD_DIM, attention: 40, beta: 4, tau: 0.4, mu: 0.133, nu: 0.067, answer: 3 };
 
 /** The model's config.json. */
 export function gloveLlamaConfig(vocab: Vocab, scales: GloveLlamaScales, synthetic: string): Record<string, unknown> {
@@ -98,7 +98,7 @@ export function gloveLlamaConfig(vocab: Vocab, scales: GloveLlamaScales, synthet
  */
 export function embeddings(vocab: Vocab, glove: GloveVectors, s: GloveLlamaScales): { data: Float32Array; known: number; wordNormSq: number } {
   const L = layout(s.wordDim);
-  const units = vocab.tokens.map((t) => unitVector(glove, t));
+  const units = vocab.tokens.map((t) => unitVector(glove, vocab.alias.get(t) ?? t));
   const basis = principalAxes(units.filter((u): u is Float32Array => u !== undefined), GLOVE_DIM, L.k);
   const V = vocab.tokens.length;
   const e = new Float32Array(V * L.hidden);
