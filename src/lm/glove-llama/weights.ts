@@ -5,8 +5,9 @@
  *
  * Residual stream (hidden 2k + 8, k = 48 word dimensions by default):
  *   [0, k)      G     the token's GloVe 6B-100d vector (unit length, projected on k principal axes,
- *                     ./projection.ts; 0 for punctuation and digits); at the last position the word
- *                     head writes the asked word's vector here
+ *                     ./projection.ts; a seeded random vector for words GloVe lacks; 0 for
+ *                     punctuation and digits); at the last position the word head writes the
+ *                     asked word's vector here
  *   [k, 2k)     M     written by the modality head: the mean vector of the template's modality words
  *   2k   CONST = 1    (queries; the MLP's offset)
  *   2k+1 WORD         word salience (vocab.ts)         2k+2 MODALITY   modality salience
@@ -27,6 +28,8 @@
 import type { GloveVectors } from '../../features/glove.js';
 import type { F32Tensor } from '../safetensors.js';
 import { principalAxes, project, unitVector } from './projection.js';
+import { Rng } from '../../util/rng.js';
+import { sha256 } from '../../util/hash.js';
 import type { Vocab } from './vocab.js';
 
 export const HEADS = 2;
@@ -105,14 +108,21 @@ export function embeddings(vocab: Vocab, glove: GloveVectors, s: GloveLlamaScale
   let known = 0;
   let normSq = 0;
   let normWords = 0;
+  const projected = units.map((u) => (u ? project(basis, GLOVE_DIM, u) : undefined));
+  projected.forEach((g, i) => {
+    if (g && vocab.word[i] > 0) { normSq += g.reduce((a, x) => a + x * x, 0); normWords++; }
+  });
+  const typicalNorm = Math.sqrt(normWords ? normSq / normWords : 1);
   vocab.tokens.forEach((t, i) => {
     const row = e.subarray(i * L.hidden, (i + 1) * L.hidden);
-    const u = units[i];
-    if (u) {
-      const g = project(basis, GLOVE_DIM, u);
+    const g = projected[i];
+    if (g) {
       row.set(g, L.G);
       known++;
-      if (vocab.word[i] > 0) { normSq += g.reduce((a, x) => a + x * x, 0); normWords++; }
+    } else if (/\p{L}/u.test(t)) {
+      // A word GloVe lacks (wink's vectors have no single letters: the QA answers A–D) gets a
+      // random vector of the typical length, seeded by the token: it is known, but means nothing.
+      row.set(randomVector(t, L.k, typicalNorm), L.G);
     }
     row[L.CONST] = 1;
     row[L.WORD] = vocab.word[i];
@@ -127,7 +137,15 @@ export function embeddings(vocab: Vocab, glove: GloveVectors, s: GloveLlamaScale
       if (t === ':') row[L.ANSWER] = 1;
     }
   });
-  return { data: e, known, wordNormSq: normWords ? normSq / normWords : 1 };
+  return { data: e, known, wordNormSq: typicalNorm * typicalNorm };
+}
+
+/** A random vector of length `norm`, seeded by a token's text. */
+function randomVector(token: string, k: number, norm: number): Float32Array {
+  const rng = new Rng(parseInt(sha256(token).slice(0, 8), 16));
+  const v = Float32Array.from({ length: k }, () => rng.normal());
+  const n = Math.sqrt(v.reduce((a, x) => a + x * x, 0));
+  return v.map((x) => (x / n) * norm);
 }
 
 /** A [rows, cols] matrix (HF [out, in] layout) with a setter. */
