@@ -20,7 +20,7 @@ import { buildReport } from '../report/index.js';
 import { rateWithHead, trainGloveHead } from '../train/recipes.js';
 import { headRatingRows } from '../train/predict.js';
 import { inferenceModel } from '../train/lora/inference.js';
-import { runRecipe } from '../train/lora/recipes.js';
+import { loadRecipe, runRecipe } from '../train/lora/recipes.js';
 import { log } from '../util/log.js';
 import { runStage, type StageResult } from './stage.js';
 import { DEMO_MODEL_ID, demoModelStage } from './demo-model.js';
@@ -72,7 +72,8 @@ export async function reproduce(cfg: StudyConfig, opts: { runDir: string; dataDi
   // Fine-tuning: one LoRA run per condition.
   const trained = new Map<string, StageResult>();
   for (const [cond, recipe] of Object.entries(cfg.conditions)) {
-    const s = await runStage(runDir, `train-${cond}`, { modelKey, recipe, data }, async (dir) => {
+    // The recipe's content, not only its name, is part of the key: an edited recipe retrains.
+    const s = await runStage(runDir, `train-${cond}`, { modelKey, recipe, content: loadRecipe(recipe), data }, async (dir) => {
       await runRecipe(recipe, { model: await model(), out: dir, dataDir: opts.dataDir, resume: true, inference: onnx });
     });
     stages.push(s);
