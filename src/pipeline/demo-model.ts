@@ -70,10 +70,12 @@ export const DEMO_MODEL_ID = 'smft:glove-llama';
  * The demo model as a cached pipeline stage `model` of a run (rebuilt when the data, the GloVe
  * package or the construction changes); returns the stage and the model folder.
  */
-export async function demoModelStage(runDir: string, dataDir: string, data: Record<string, string>): Promise<{ stage: StageResult; dir: string }> {
-  const glove = winkSource();
-  const stage = await runStage(runDir, 'model', { model: DEMO_MODEL_ID, version: GLOVE_LLAMA_VERSION, glove: glove ? `${glove.version}:${glove.bytes}` : 'cache', data }, async (dir) => {
-    await buildDemoModel({ out: join(dir, 'glove-llama'), dataDir });
+export async function demoModelStage(
+  runDir: string, dataDir: string, data: Record<string, string>, opts: { glove?: GloveVectors; cacheDir?: string } = {},
+): Promise<{ stage: StageResult; dir: string }> {
+  const src = winkSource();
+  const stage = await runStage(runDir, 'model', { model: DEMO_MODEL_ID, version: GLOVE_LLAMA_VERSION, glove: src ? `${src.version}:${src.bytes}` : 'cache', data }, async (dir) => {
+    await buildDemoModel({ out: join(dir, 'glove-llama'), dataDir, ...opts });
   });
   return { stage, dir: join(stage.dir, 'glove-llama') };
 }

@@ -13,7 +13,10 @@ import { loadModel } from '../../src/lm/load.js';
 import { loadTemplates } from '../../src/lm/prompts.js';
 import { digitTokenIds, rateWords } from '../../src/lm/rate.js';
 import { letterTokenIds } from '../../src/train/qa-objective.js';
-import { buildDemoModel, demoVocabInputs } from '../../src/pipeline/demo-model.js';
+import { DEMO_MODEL_ID, demoModelStage, demoVocabInputs } from '../../src/pipeline/demo-model.js';
+import { loadStudyConfig } from '../../src/pipeline/config.js';
+import { projectRoot } from '../../src/data/datadir.js';
+import { loadRecipe } from '../../src/train/lora/recipes.js';
 import { testDataDir } from '../helpers/data.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'smft-glove-llama-'));
@@ -40,15 +43,19 @@ test('vocabulary: norm words are salient (less so when a prompt uses them), moda
   assert.deepEqual(wordPieces('The concept is: "felt-tip pen". Answer:'), ['The', 'concept', 'is', ':', '"', 'felt-tip', 'pen', '"', '.', 'Answer', ':']);
 });
 
-test('the demo model: a Hugging Face folder that loadModel loads, labelled synthetic, deterministic', async () => {
+test('the demo model: a Hugging Face folder that loadModel loads, labelled synthetic, deterministic, a cached study stage', async () => {
   const dataDir = testDataDir();
   const glove = loadGlove({ cacheDir });
-  const dir = join(tmp, 'glove-llama');
-  const info = await buildDemoModel({ out: dir, dataDir, glove });
+  // configs/demo.json names it; the study generates it once per run folder.
+  const study = loadStudyConfig(join(projectRoot(), 'configs', 'demo.json'), projectRoot());
+  assert.equal(study.model, DEMO_MODEL_ID);
+  for (const recipe of Object.values(study.conditions)) loadRecipe(recipe);
+  const first = await demoModelStage(join(tmp, 'run'), dataDir, {}, { glove });
+  assert.equal((await demoModelStage(join(tmp, 'run'), dataDir, {}, { glove })).stage.skipped, true);
+  const dir = first.dir;
   const cfg = JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8')) as Record<string, unknown>;
   assert.match(String(cfg.smft_synthetic), /hand-built .*Llama.*GloVe/);
   assert.equal(cfg.model_type, 'llama');
-  assert.equal(cfg.vocab_size, info.vocabSize);
   // The same inputs give the same weights, byte for byte.
   const again = join(tmp, 'again.safetensors');
   writeSafetensors(again, gloveLlamaTensors(buildVocab(await demoVocabInputs(dataDir)), glove, DEFAULT_SCALES).tensors, { format: 'pt', smft_synthetic: String(cfg.smft_synthetic) });
@@ -64,6 +71,7 @@ test('the demo model: a Hugging Face folder that loadModel loads, labelled synth
     // Every norm word (English and Dutch) is known and round-trips through the tokenizer.
     const { normWords } = await demoVocabInputs(dataDir);
     assert.ok(normWords.length > 10000, `${normWords.length} norm words`);
+    assert.equal(lm.config.vocabSize, lm.tokenizer.vocabSize);
     const unk = 0;
     const bad = normWords.filter((w) => {
       const ids = lm.tokenizer.encode(w, { addSpecialTokens: false });
