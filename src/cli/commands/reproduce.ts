@@ -57,7 +57,7 @@ export function registerReproduce(program: Command): void {
 
   program
     .command('demo')
-    .description('offline demo on CPU (a few minutes): tiny generated LLM through every stage, GloVe head, and the paper\'s published predictions')
+    .description('offline demo on CPU (a few minutes): the generated demo model (a hand-built Llama with GloVe embeddings, synthetic) through every stage, GloVe head, and the paper\'s published predictions')
     .option('--run-dir <dir>', 'where stages are cached', 'runs/demo')
     .option('--data-dir <dir>', 'data directory (default: SMFT_DATA_DIR or ./data)')
     .action(action((f: { runDir: string; dataDir?: string }) => runStudy(join(projectRoot(), 'configs', 'demo.json'), f)));
