@@ -83,7 +83,12 @@ export function normsFromTable(t: CsvTable, lang: Lang): Norms {
  * (as the Lancaster norms do), people read them in lower case; Dutch words are kept as they are.
  */
 export function promptWords(norms: Norms): string[] {
-  return norms.lang === 'en' ? norms.words.map((w) => w.toLowerCase()) : norms.words;
+  return norms.words.map((w) => promptWord(w, norms.lang));
+}
+
+/** One word as a model is prompted with it (see promptWords). */
+export function promptWord(word: string, lang: Lang): string {
+  return lang === 'en' ? word.toLowerCase() : word;
 }
 
 export async function loadNorms(file: string, lang: Lang, sheet?: string): Promise<Norms> {

@@ -11,7 +11,10 @@ import { INFERENCE_CHOICES, type InferenceChoice } from '../lm/runtime-choice.js
 /** A study configuration for `smft reproduce` (configs/paper.json, configs/demo.json). */
 export interface StudyConfig {
   name: string;
-  /** Base LLM: Hugging Face folder (relative to the config file or the project) or hub id. */
+  /**
+   * Base LLM: Hugging Face folder (relative to the config file or the project), hub id, or
+   * 'smft:glove-llama', the demo's model generated into the run (src/pipeline/demo-model.ts).
+   */
   model: string;
   backend: BackendName;
   /** Runtime for rating and hidden states: 'auto' (ONNX Runtime when TF.js runs on the CPU), 'onnx', 'onnx-webgpu' or 'tfjs'. */
@@ -19,6 +22,7 @@ export interface StudyConfig {
   languages: Lang[];
   /** Fine-tuned conditions: condition id → recipe name or path (configs/recipes). */
   conditions: Record<string, string>;
+  /** `prompts`: a template folder, 'paper' (<data dir>/paper/prompts), or null for smft's own. */
   rate: { evalSet: string; batchSize: number; limit?: number; prompts?: string | null };
   /** Hidden states of the base model and each condition for layer-wise RSA (English). */
   embed: boolean;

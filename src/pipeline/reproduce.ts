@@ -30,6 +30,7 @@ import { readJsonFile } from '../util/json.js';
 import { assertReplaceable, markOutput } from '../util/marker.js';
 import { cleanStaleTemps } from '../util/temp.js';
 import { runStage, type StageResult } from './stage.js';
+import { DEMO_MODEL_ID, demoModelStage } from './demo-model.js';
 import type { StudyConfig } from './config.js';
 
 export interface ReproduceResult { runDir: string; stages: StageResult[]; results: Partial<Record<Lang, EvaluationResults>>; reports: Partial<Record<Lang, string>> }
@@ -77,15 +78,20 @@ export async function reproduce(cfg: StudyConfig, opts: { runDir: string; dataDi
     words.set(lang, w);
   }
   const onnx = await onnxForInference(cfg.inference, await initBackend(cfg.backend));
+  // The demo's model is generated into the run (src/pipeline/demo-model.ts), then loaded like any other.
+  const generated = cfg.model === DEMO_MODEL_ID ? await demoModelStage(runDir, opts.dataDir, data) : undefined;
+  if (generated) stages.push(generated.stage);
   let lm: LoadedModel | undefined;
-  const model = async () => (lm ??= await loadModel(cfg.model, { backend: cfg.backend }));
+  const model = async () => (lm ??= await loadModel(generated?.dir ?? cfg.model, { backend: cfg.backend }));
   // Stages are keyed on the model's content (config, tokenizer, weights), not on its path.
-  const modelKey = { model: await modelIdentity(await resolveModelDir(cfg.model)) };
+  const modelKey = { model: await modelIdentity(generated?.dir ?? await resolveModelDir(cfg.model)) };
+  const templatesDir = cfg.rate.prompts === 'paper' ? join(opts.dataDir, PAPER_FILES.prompts) : cfg.rate.prompts ? resolve(cfg.rate.prompts) : undefined;
 
   // Fine-tuning: one LoRA run per condition.
   const trained = new Map<string, StageResult>();
   for (const [cond, recipe] of Object.entries(cfg.conditions)) {
-    const s = await runStage(runDir, `train-${cond}`, { modelKey, recipe: loadRecipe(recipe), data }, async (dir) => {
+    // The recipe's content, not only its name, is part of the key: an edited recipe retrains.
+    const s = await runStage(runDir, `train-${cond}`, { modelKey, recipe, content: loadRecipe(recipe), data }, async (dir) => {
       await runRecipe(recipe, { model: await model(), out: dir, dataDir: opts.dataDir, resume: true, inference: onnx });
     });
     stages.push(s);
@@ -98,12 +104,12 @@ export async function reproduce(cfg: StudyConfig, opts: { runDir: string; dataDi
     const files: string[] = [];
     for (const cond of ['base', ...Object.keys(cfg.conditions)]) {
       const ck = trained.get(cond);
-      const templates = templatesIdentity(loadTemplates(cfg.rate.prompts ? resolve(cfg.rate.prompts) : undefined, lang));
+      const templates = templatesIdentity(loadTemplates(templatesDir, lang));
       const s = await runStage(runDir, `rate-${cond}-${lang}`, { modelKey, ck: ck?.key, rate: { batchSize: cfg.rate.batchSize }, templates, words: words.get(lang), lang }, async (dir) => {
         const loaded = await model();
         const im = await inferenceModel(loaded.model, { onnx, checkpoint: ck?.dir });
         try {
-          const templates = loadTemplates(cfg.rate.prompts ? resolve(cfg.rate.prompts) : undefined, lang);
+          const templates = loadTemplates(templatesDir, lang);
           const identity = await localRatingIdentity(loaded, { adapter: im.dir ? adapterChecksum(im.dir) : null, templates, lang });
           const writer = new PredictionsWriter(join(dir, 'predictions.csv'), cond, identity);
           await rateWords(im.engine, loaded.tokenizer, {

@@ -18,7 +18,7 @@ import { fixture, relErr, useBackend } from '../lm/helpers.js';
 import { SOUND_TEMPLATES, randomizeB } from './lora-helpers.js';
 import { loadModel, type LoadedModel } from '../../src/lm/load.js';
 import {
-  LoraAdapters, resolveLoraConfig, RatingObjective, QaObjective, TfjsEngine, TfBatchLoss, letterTokenIds, runRecipe, trainLora,
+  LoraAdapters, resolveLoraConfig, RatingObjective, QaObjective, PaperTextObjective, TfjsEngine, TfBatchLoss, letterTokenIds, runRecipe, trainLora,
   type LoraConfig, type ObjectiveBatch, type RatingLoss, type TrainObjective,
 } from '../../src/train/lora/index.js';
 import type { QaItem } from '../../src/train/qa.js';
@@ -106,6 +106,15 @@ const CASES: Case[] = [
     name: 'QA letters, k/v/down on both layers, dropout 0.1, recomputed layers',
     lora: { r: 4, alpha: 4, dropout: 0.1, targetModules: ['k_proj', 'v_proj', 'down_proj'] },
     objective: (lm) => new QaObjective(lm.model, lm.tokenizer, QA_ITEMS, { template: MCQ }), recompute: true,
+  },
+  {
+    // The paper's decimal answers (src/train/paper-examples.ts): every answer token a row, 1/length weights.
+    name: "the paper's answer texts (teacher-forced answer tokens, whole-vocabulary cross-entropy), v/o/gate, dropout 0.2",
+    lora: { r: 2, alpha: 4, dropout: 0.2, targetModules: ['v_proj', 'o_proj', 'gate_proj'] },
+    objective: (lm) => new PaperTextObjective(lm.model, lm.tokenizer, WORDS.map((w) => ({
+      group: w.word, source: w, messages: [{ role: 'user' as const, content: `How loud is ${w.word}? Answer 0 to 5.` }, { role: 'assistant' as const, content: String(w.mean) }],
+    }))),
+    recompute: true,
   },
   {
     name: 'left padding, two weighted rows per prompt, vocabulary cross-entropy, dropout 0.3',

@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import { projectRoot, resolveDataDir } from '../../data/datadir.js';
 import { loadStudyConfig } from '../../pipeline/config.js';
 import { reproduce } from '../../pipeline/reproduce.js';
+import { buildDemoModel } from '../../pipeline/demo-model.js';
 import type { EvaluationResults } from '../../eval/results.js';
 import type { StageResult } from '../../pipeline/stage.js';
 import { formatTable } from '../../util/table.js';
@@ -59,8 +60,18 @@ export function registerReproduce(program: Command): void {
     .action(action((f: { config: string; runDir?: string; dataDir?: string }) => runStudy(f.config, f)));
 
   program
+    .command('demo-model')
+    .description("write the demo's language model: a hand-built 1-layer Llama whose embeddings are GloVe vectors, with a word-level tokenizer over the norm and prompt words (Hugging Face folder)")
+    .requiredOption('-o, --out <dir>', 'model folder to write (config.json, tokenizer.json, tokenizer_config.json, model.safetensors)')
+    .option('--data-dir <dir>', 'data directory (default: SMFT_DATA_DIR or ./data)')
+    .action(action(async (f: { out: string; dataDir?: string }) => {
+      const info = await buildDemoModel({ out: resolve(f.out), dataDir: resolveDataDir(f.dataDir) });
+      process.stdout.write(`wrote ${info.dir}: ${info.vocabSize} tokens (${info.knownTokens} with a GloVe vector), hidden size ${2 * info.scales.wordDim + 8}\n`);
+    }));
+
+  program
     .command('demo')
-    .description('offline demo on CPU (a few minutes): tiny generated LLM through every stage, GloVe head, and the paper\'s published predictions')
+    .description('offline demo on CPU (a few minutes): the generated demo model (a hand-built Llama with GloVe embeddings, synthetic) through every stage, GloVe head, and the paper\'s published predictions')
     .option('--run-dir <dir>', 'where stages are cached', 'runs/demo')
     .option('--data-dir <dir>', 'data directory (default: SMFT_DATA_DIR or ./data)')
     .action(action((f: { runDir: string; dataDir?: string }) => runStudy(join(projectRoot(), 'configs', 'demo.json'), f)));

@@ -22,6 +22,7 @@ import { Rng } from '../../util/rng.js';
 import { writeFileAtomic } from '../../util/atomic.js';
 import { projectRoot, resolveDataDir } from '../../data/datadir.js';
 import { canonicalDimension, dimensionsFor, type Dimension, type Lang } from '../../data/dimensions.js';
+import { promptWord } from '../../data/norms.js';
 import { loadModel, type LoadedModel } from '../../lm/load.js';
 import type { BackendName } from '../../lm/backend.js';
 import { loadTemplates, type PromptTemplate } from '../../lm/prompts.js';
@@ -253,7 +254,8 @@ export async function recipeObjective(recipe: Recipe, lm: LoadedModel, dataDir: 
       dims.forEach((dim, k) => {
         const v = set.values[i * nd + col[k]];
         if (Number.isNaN(v)) { missing++; return; }
-        examples.push({ word: set.words[i], dimension: dim, mean: Math.min(5, Math.max(0, v)) });
+        // Prompted as smft rates it (English in lower case), not as the norm file spells it.
+        examples.push({ word: promptWord(set.words[i], d.lang), dimension: dim, mean: Math.min(5, Math.max(0, v)) });
       });
     }
     log.info({ recipe: recipe.name, words: rows.length, dimensions: dims.length, examples: examples.length, missing, templates: templatesDir ?? 'smft default' }, 'rating examples');
