@@ -33,7 +33,7 @@ const DIMS: Dimension[] = ['auditory', 'gustatory', 'olfactory', 'visual'];
 test('demo model: En_FT on training words lifts RSA on unseen eval words well above Base; QA_FT moves it little', async (t) => {
   await initBackend('wasm');
   const dataDir = testDataDir();
-  const glove = loadGlove({ cacheDir: join(tmpdir(), 'smft-test-cache') });
+  const glove = loadGlove();
   const modelDir = join(tmp, 'glove-llama');
   await buildDemoModel({ out: modelDir, dataDir, glove });
   const lm = await loadModel(modelDir);
