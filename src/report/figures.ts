@@ -235,7 +235,7 @@ function dimensionBars(ev: Evaluation, st: ModelStyle, out: FigureSet): void {
   span = Math.max(span, 0.1);
   let nsCount = 0;
   if (res.steiger) {
-    const step = 0.075 * span, leg = 0.025 * span;
+    const step = 0.13 * span, leg = 0.03 * span; // one level ≥ the 9-px "ns" text at the panel's height
     for (const d of dims) {
       const ns: [number, number][] = [];
       for (const [key, e] of Object.entries(res.steiger[d] ?? {})) {
